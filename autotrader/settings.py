@@ -1,0 +1,194 @@
+"""Settings for autotrader, all read from the environment.
+
+Every variable is listed in the README. The embedded defaults run one person's
+system on one machine: SQLite, the database cache, django-q2's ORM broker,
+paper trading on the simulated market. ``DATABASE_URL`` and ``REDIS_URL`` move
+it onto PostgreSQL and Redis with nothing else changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from autotrader.env import (
+    env_bool,
+    env_choice,
+    env_decimal,
+    env_float,
+    env_int,
+    env_secret,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data")))
+LOG_DIR = Path(env_str("LOG_DIR", str(BASE_DIR / "logs")))
+
+
+def _secret_key() -> str:
+    key = env_secret("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    key_file = DATA_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set. Set it (or DJANGO_SECRET_KEY_FILE), or run "
+        "./scripts/start.sh once, which writes a random key to data/secret_key."
+    )
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in env_str("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in env_str("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_q",
+    "market",
+    "bots",
+    "trading",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "autotrader.urls"
+WSGI_APPLICATION = "autotrader.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "trading.context_processors.trading_mode",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web, worker and runner processes read while one writes;
+    # IMMEDIATE transactions take the write lock up front instead of failing
+    # halfway through on "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache and task broker ------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "autotrader",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "autotrader_cache",
+            "KEY_PREFIX": "autotrader",
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
+
+Q_CLUSTER = {
+    "name": "autotrader",
+    "workers": env_int("Q_WORKERS", 2, minimum=1),
+    # A task may run twice (at-least-once delivery): retry is kept well above
+    # timeout so a slow task is not re-run while it is still going.
+    "timeout": 60,
+    "retry": 180,
+    "max_attempts": 3,
+    "catch_up": False,
+    "save_limit": 500,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Auth, i18n, static ---------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/admin/login/"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Trading --------------------------------------------------------------
+TRADING_MODE = env_choice("TRADING_MODE", "paper", ("paper", "live"))
+MARKET_DATA = env_choice("MARKET_DATA", "simulated", ("simulated", "coinbase"))
+EVALUATION_INTERVAL_SECONDS = env_float("EVALUATION_INTERVAL_SECONDS", 10.0, minimum=0.1)
+MARKET_DATA_TTL_SECONDS = env_float("MARKET_DATA_TTL_SECONDS", 30.0, minimum=0.0)
+PAPER_FEE_RATE = env_decimal("PAPER_FEE_RATE", "0.006")
+PAPER_SLIPPAGE_RATE = env_decimal("PAPER_SLIPPAGE_RATE", "0.0005")
+PAPER_STARTING_USD = env_decimal("PAPER_STARTING_USD", "1000")
+SIM_SEED = env_int("SIM_SEED", 7)
+SIM_SPEED = env_float("SIM_SPEED", 60.0, minimum=0.0)
+SIM_CSV = env_str("SIM_CSV", "")
+SIM_HISTORY_DAYS = env_int("SIM_HISTORY_DAYS", 14, minimum=1)
+MAX_CONSECUTIVE_FAILURES = env_int("MAX_CONSECUTIVE_FAILURES", 3, minimum=1)
+STALE_CONFIRMATION_MINUTES = env_int("STALE_CONFIRMATION_MINUTES", 60, minimum=1)
+RUNNER_LEASE_SECONDS = env_float("RUNNER_LEASE_SECONDS", 60.0, minimum=1.0)
+
+for _name, _value in (("PAPER_FEE_RATE", PAPER_FEE_RATE), ("PAPER_SLIPPAGE_RATE", PAPER_SLIPPAGE_RATE)):
+    if not 0 <= _value < 1:
+        raise ImproperlyConfigured(f"{_name} must be a fraction between 0 and 1, got {_value}")
+
+# --- Logging --------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}
