@@ -8,9 +8,10 @@ candle series are float arrays because they only feed indicator math.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 import numpy as np
 
@@ -175,6 +176,29 @@ def quantize_down(value: Decimal, increment: Decimal) -> Decimal:
         raise ValueError("increment must be positive")
     steps = (value / increment).to_integral_value(rounding=ROUND_DOWN)
     return (steps * increment).quantize(increment)
+
+
+def quantize_up(value: Decimal, increment: Decimal) -> Decimal:
+    """Round ``value`` up to a multiple of ``increment`` (what a buyer pays, a fee owed)."""
+    if increment <= 0:
+        raise ValueError("increment must be positive")
+    steps = (value / increment).to_integral_value(rounding=ROUND_UP)
+    return (steps * increment).quantize(increment)
+
+
+class UnknownProduct(KeyError):
+    """A product id the market does not list; the message names it and the known ones."""
+
+    def __init__(self, product_id: str, known: Iterable[str] = ()) -> None:
+        self.product_id = product_id
+        message = f"unknown product {product_id!r}"
+        if known:
+            message += f"; this market lists {', '.join(sorted(known))}"
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        # KeyError would repr() the message, wrapping it in quotes.
+        return str(self.args[0])
 
 
 @dataclass(frozen=True)

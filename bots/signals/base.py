@@ -74,11 +74,19 @@ class Signal:
         if unknown:
             raise ValueError(f"{self.name}: unknown parameter(s) {', '.join(sorted(unknown))}")
         defaults.update(params)
+        # A signal built around contradictory settings (fast slower than slow)
+        # would score nonsense quietly; refuse it as the config layer does.
+        problems = self.check(defaults)
+        if problems:
+            raise ValueError(f"{self.name}: " + "; ".join(f"{k} {v}" for k, v in problems.items()))
         self.p = defaults
 
     @classmethod
     def check(cls, params: dict[str, Any]) -> dict[str, str]:
-        """Cross-parameter rules beyond each Param's bounds; field -> message."""
+        """Cross-parameter rules beyond each Param's bounds; field -> message.
+
+        ``params`` holds every parameter, defaults filled in.
+        """
         return {}
 
     def min_candles(self) -> int:

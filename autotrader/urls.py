@@ -1,0 +1,14 @@
+"""URL map: the admin, health probes (the dashboard and API arrive with their issues)."""
+
+from django.contrib import admin
+from django.urls import path
+
+from trading.views import healthz
+
+admin.site.site_header = "autotrader"
+admin.site.site_title = "autotrader"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+]

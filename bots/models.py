@@ -1,0 +1,126 @@
+"""The Bot: one trading pair, its signal settings, its limits and its live state."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from bots.config import DEFAULT_SIGNAL_CONFIG, BotConfig, ConfigError, bot_config_from_values
+from bots.evaluator import Action, ConfirmationState, Temperature
+from market.types import Granularity
+
+CONFIG_FIELDS = (
+    "signal_config",
+    "position_size_usd",
+    "max_position_usd",
+    "buy_threshold",
+    "sell_threshold",
+    "confirmation_minutes",
+    "cooldown_minutes",
+    "trade_step_pct",
+    "max_trades_per_day",
+    "daily_loss_limit_usd",
+    "granularity",
+)
+
+
+def default_signal_config() -> dict[str, Any]:
+    return {name: dict(settings) for name, settings in DEFAULT_SIGNAL_CONFIG.items()}
+
+
+class Bot(models.Model):
+    class Status(models.TextChoices):
+        STOPPED = "stopped", "Stopped"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+
+    name = models.CharField(max_length=100, unique=True)
+    product_id = models.CharField("trading pair", max_length=32, help_text="e.g. BTC-USD")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STOPPED)
+    paused_reason = models.CharField(max_length=500, blank=True)
+    live = models.BooleanField(
+        default=False,
+        help_text="Trade real money on this bot. Also needs TRADING_MODE=live and valid credentials.",
+    )
+
+    signal_config = models.JSONField(default=default_signal_config)
+    granularity = models.CharField(
+        max_length=4, choices=[(g.short, g.short) for g in Granularity], default=Granularity.FIVE_MINUTE.short
+    )
+    position_size_usd = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("100"))
+    max_position_usd = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("500"))
+    buy_threshold = models.FloatField(default=0.3)
+    sell_threshold = models.FloatField(default=-0.3)
+    confirmation_minutes = models.FloatField(default=5)
+    cooldown_minutes = models.FloatField(default=0)
+    trade_step_pct = models.DecimalField(max_digits=8, decimal_places=4, default=Decimal("1"))
+    max_trades_per_day = models.PositiveIntegerField(default=10)
+    daily_loss_limit_usd = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("50"))
+
+    # Live state, written by the runner after each evaluation.
+    last_score = models.FloatField(null=True, blank=True)
+    last_action = models.CharField(max_length=4, choices=[(a.value, a.value) for a in Action], blank=True)
+    last_temperature = models.CharField(max_length=6, choices=[(t.value, t.value) for t in Temperature], blank=True)
+    last_evaluated_at = models.DateTimeField(null=True, blank=True)
+    last_evaluation = models.JSONField(default=dict, blank=True)
+    last_price = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
+    last_skip_code = models.CharField(max_length=40, blank=True)
+    last_skip_reason = models.CharField(max_length=500, blank=True)
+    confirmation_action = models.CharField(
+        max_length=4, choices=[(a.value, a.value) for a in Action], default=Action.HOLD.value
+    )
+    confirmation_since = models.DateTimeField(null=True, blank=True)
+    confirmation_seen_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # The evaluation lease: one evaluation per bot at a time, across processes.
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(position_size_usd__gt=0), name="bot_position_size_positive"),
+            models.CheckConstraint(condition=models.Q(max_position_usd__gte=0), name="bot_max_position_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.product_id})"
+
+    def config_values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in CONFIG_FIELDS}
+
+    def clean(self) -> None:
+        """Validate through bots.config, the one home of bot validation."""
+        from market.selectors import product_exists
+
+        errors: dict[str, list[str]] = {}
+        try:
+            bot_config_from_values(self.config_values())
+        except ConfigError as exc:
+            for path, message in exc.errors.items():
+                field = path.split(".", 1)[0]
+                text = message if field == path else f"{path}: {message}"
+                errors.setdefault(field, []).append(text)
+        self.product_id = (self.product_id or "").strip().upper()
+        if self.product_id and not product_exists(self.product_id):
+            errors.setdefault("product_id", []).append(f"unknown trading pair {self.product_id!r}")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def config(self) -> BotConfig:
+        return bot_config_from_values(self.config_values())
+
+    @property
+    def confirmation_state(self) -> ConfirmationState:
+        return ConfirmationState(Action(self.confirmation_action), self.confirmation_since, self.confirmation_seen_at)
+
+    @property
+    def temperature(self) -> Temperature | None:
+        return Temperature(self.last_temperature) if self.last_temperature else None

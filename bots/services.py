@@ -1,0 +1,64 @@
+"""Writes of the bots app: create, update, start, stop, pause, reset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from bots.evaluator import Action
+from bots.models import Bot
+from trading.models import ActivityEvent
+from trading.services import activity_record
+
+Kind = ActivityEvent.Kind
+
+
+def bot_create(**fields: Any) -> Bot:
+    """Create a bot after full validation (the model's clean runs bots.config)."""
+    bot = Bot(**fields)
+    bot.full_clean()
+    bot.save()
+    return bot
+
+
+def bot_update(*, bot: Bot, **fields: Any) -> Bot:
+    for name, value in fields.items():
+        setattr(bot, name, value)
+    bot.full_clean()
+    bot.save()
+    return bot
+
+
+def _set_status(bot: Bot, status: str, reason: str, at: datetime, message: str, level: str = "info") -> Bot:
+    with transaction.atomic():
+        Bot.objects.filter(pk=bot.pk).update(status=status, paused_reason=reason[:500])
+        bot.refresh_from_db()
+    activity_record(kind=Kind.STATE, bot=bot, at=at, message=message, level=level)
+    return bot
+
+
+def bot_start(*, bot: Bot, at: datetime) -> Bot:
+    """Run the bot; a fresh start also clears its failure count and confirmation."""
+    Bot.objects.filter(pk=bot.pk).update(
+        consecutive_failures=0, confirmation_action=Action.HOLD.value, confirmation_since=None, confirmation_seen_at=None
+    )
+    return _set_status(bot, Bot.Status.RUNNING, "", at, f"{bot.name} started")
+
+
+def bot_stop(*, bot: Bot, at: datetime) -> Bot:
+    return _set_status(bot, Bot.Status.STOPPED, "", at, f"{bot.name} stopped")
+
+
+def bot_pause(*, bot: Bot, reason: str, at: datetime) -> Bot:
+    return _set_status(bot, Bot.Status.PAUSED, reason, at, f"{bot.name} paused: {reason}", level="warning")
+
+
+def bot_reset_confirmation(*, bot: Bot, at: datetime, why: str = "reset by hand") -> Bot:
+    Bot.objects.filter(pk=bot.pk).update(
+        confirmation_action=Action.HOLD.value, confirmation_since=None, confirmation_seen_at=None
+    )
+    bot.refresh_from_db()
+    activity_record(kind=Kind.CONFIRMATION, bot=bot, at=at, message=f"{bot.name}: confirmation cleared ({why})")
+    return bot

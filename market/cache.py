@@ -1,0 +1,171 @@
+"""The market-data cache: every exchange read goes through Django's cache.
+
+One entry per (product, granularity) and one per ticker, shared by every bot
+and process, so any number of bots on a pair costs the exchange what one bot
+costs. Freshness is measured on the market's clock (on Coinbase that is the
+wall clock; on the simulated market it runs faster). Candle entries refresh
+incrementally: only candles newer than the cached ones are fetched. One
+caller refreshes an expired entry (a lock through ``cache.add``); the others
+serve the old value meanwhile. Counters are kept in the cache too, so the
+dashboard and ``cache_stats`` see every process's numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import caches
+
+from market.exchange import MarketData
+from market.types import Candles, Granularity, Product, Ticker, UnknownProduct
+
+log = logging.getLogger(__name__)
+
+STAT_NAMES = ("hits", "misses", "stale_served", "upstream_calls", "rate_limited", "errors")
+PRODUCTS_TTL = timedelta(hours=6)
+MAX_CACHED_CANDLES = 1500
+LOCK_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class _Entry:
+    fetched_at: float  # market time, UNIX seconds
+    value: object
+
+
+class CachedMarketData:
+    """A ``MarketData`` in front of another, with a shared cache."""
+
+    def __init__(self, source: MarketData, *, cache_alias: str = "default", ttl: float | None = None) -> None:
+        self.source = source
+        self.name = source.name
+        self.cache = caches[cache_alias]
+        self.ttl = settings.MARKET_DATA_TTL_SECONDS if ttl is None else ttl
+        self.prefix = f"md:{source.name}"
+
+    # --- the port -----------------------------------------------------------
+    def now(self) -> datetime:
+        return self.source.now()
+
+    def products(self) -> list[Product]:
+        key = f"{self.prefix}:products"
+        entry = self.cache.get(key)
+        now = self._now_ts()
+        if entry is not None and now - entry.fetched_at < PRODUCTS_TTL.total_seconds():
+            self._count("hits")
+            return entry.value
+        self._count("misses")
+        products = self._upstream(self.source.products)
+        self.cache.set(key, _Entry(now, products), None)
+        return products
+
+    def product(self, product_id: str) -> Product:
+        for p in self.products():
+            if p.product_id == product_id:
+                return p
+        raise UnknownProduct(product_id, [p.product_id for p in self.products()])
+
+    def ticker(self, product_id: str) -> Ticker:
+        key = f"{self.prefix}:ticker:{product_id}"
+        ttl = min(self.ttl, 5.0)
+        entry = self.cache.get(key)
+        now = self._now_ts()
+        if entry is not None and now - entry.fetched_at < ttl:
+            self._count("hits")
+            return entry.value
+        self._count("misses")
+        ticker = self._upstream(self.source.ticker, product_id)
+        self.cache.set(key, _Entry(now, ticker), None)
+        return ticker
+
+    def candles(self, product_id: str, granularity: Granularity, start: datetime, end: datetime) -> Candles:
+        key = f"{self.prefix}:candles:{product_id}:{granularity.short}"
+        now = self._now_ts()
+        start_ts, end_ts = start.timestamp(), min(end.timestamp(), now)
+        entry = self.cache.get(key)
+        if entry is not None and self._covers(entry, start_ts, granularity) and self._fresh(entry, now, granularity):
+            self._count("hits")
+            return _slice(entry.value, start_ts, end_ts, granularity)
+        lock = f"{key}:refresh"
+        if entry is not None and self._covers(entry, start_ts, granularity) and not self.cache.add(lock, 1, LOCK_SECONDS):
+            # Another caller is refreshing this entry: serve what we have.
+            self._count("stale_served")
+            return _slice(entry.value, start_ts, end_ts, granularity)
+        self._count("misses")
+        try:
+            series = self._refresh(entry, product_id, granularity, start, now)
+            self.cache.set(key, _Entry(now, series), None)
+        finally:
+            self.cache.delete(lock)
+        return _slice(series, start_ts, end_ts, granularity)
+
+    # --- statistics ---------------------------------------------------------
+    def stats(self) -> dict[str, float]:
+        values = self.cache.get_many([f"{self.prefix}:stat:{n}" for n in STAT_NAMES])
+        out = {n: int(values.get(f"{self.prefix}:stat:{n}", 0)) for n in STAT_NAMES}
+        reads = out["hits"] + out["misses"] + out["stale_served"]
+        out["hit_rate"] = (out["hits"] + out["stale_served"]) / reads if reads else 0.0
+        return out
+
+    def stats_reset(self) -> None:
+        self.cache.delete_many([f"{self.prefix}:stat:{n}" for n in STAT_NAMES])
+
+    # --- internals ----------------------------------------------------------
+    def _now_ts(self) -> float:
+        return self.source.now().timestamp()
+
+    def _fresh(self, entry: _Entry, now: float, granularity: Granularity) -> bool:
+        """Fresh while within the TTL and no newer candle can have closed."""
+        if now - entry.fetched_at >= self.ttl:
+            return False
+        series: Candles = entry.value
+        g = granularity.seconds
+        last_complete_open = (int(now) // g) * g - g
+        return len(series) > 0 and int(series.time[-1]) >= last_complete_open
+
+    @staticmethod
+    def _covers(entry: _Entry, start_ts: float, granularity: Granularity) -> bool:
+        series: Candles = entry.value
+        return len(series) > 0 and series.time[0] <= start_ts + granularity.seconds
+
+    def _refresh(
+        self, entry: _Entry | None, product_id: str, granularity: Granularity, start: datetime, now: float
+    ) -> Candles:
+        end = datetime.fromtimestamp(now, tz=UTC)
+        if entry is not None and self._covers(entry, start.timestamp(), granularity):
+            cached: Candles = entry.value
+            since = datetime.fromtimestamp(int(cached.time[-1]), tz=UTC)
+            newer = self._upstream(self.source.candles, product_id, granularity, since, end)
+            merged = cached.concat(newer)
+        else:
+            merged = self._upstream(self.source.candles, product_id, granularity, start, end)
+        return merged.tail(MAX_CACHED_CANDLES)
+
+    def _upstream(self, fn, *args):
+        self._count("upstream_calls")
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        except Exception:
+            self._count("errors")
+            raise
+        finally:
+            log.debug("upstream %s%s took %.1f ms", fn.__name__, args[:1], (time.perf_counter() - started) * 1000)
+
+    def _count(self, name: str) -> None:
+        key = f"{self.prefix}:stat:{name}"
+        try:
+            self.cache.incr(key)
+        except ValueError:
+            self.cache.add(key, 0, None)
+            self.cache.incr(key)
+
+
+def _slice(series: Candles, start_ts: float, end_ts: float, granularity: Granularity) -> Candles:
+    lo = int(series.time.searchsorted(start_ts, side="left"))
+    hi = int(series.time.searchsorted(end_ts - granularity.seconds, side="right"))
+    return series[lo:hi]

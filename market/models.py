@@ -1,0 +1,114 @@
+"""Market-side rows: known products, the paper wallet and the simulated market's anchor."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+
+from market.types import Product as ProductSpec
+
+MONEY = {"max_digits": 32, "decimal_places": 12}
+
+
+class Product(models.Model):
+    """A trading pair as the market reported it at the last sync."""
+
+    product_id = models.CharField(max_length=32, primary_key=True)
+    base_currency = models.CharField(max_length=16)
+    quote_currency = models.CharField(max_length=16)
+    base_increment = models.DecimalField(**MONEY)
+    quote_increment = models.DecimalField(**MONEY)
+    price_increment = models.DecimalField(**MONEY)
+    base_min_size = models.DecimalField(**MONEY)
+    base_max_size = models.DecimalField(max_digits=40, decimal_places=12)
+    quote_min_size = models.DecimalField(**MONEY)
+    quote_max_size = models.DecimalField(max_digits=40, decimal_places=12)
+    trading_disabled = models.BooleanField(default=False)
+    cancel_only = models.BooleanField(default=False)
+    limit_only = models.BooleanField(default=False)
+    post_only = models.BooleanField(default=False)
+    source = models.CharField(max_length=20)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["product_id"]
+
+    def __str__(self) -> str:
+        return self.product_id
+
+    def to_spec(self) -> ProductSpec:
+        def norm(d: Decimal) -> Decimal:
+            return d.normalize() if d != 0 else Decimal(0)
+
+        return ProductSpec(
+            product_id=self.product_id,
+            base_currency=self.base_currency,
+            quote_currency=self.quote_currency,
+            base_increment=norm(self.base_increment),
+            quote_increment=norm(self.quote_increment),
+            price_increment=norm(self.price_increment),
+            base_min_size=norm(self.base_min_size),
+            base_max_size=norm(self.base_max_size),
+            quote_min_size=norm(self.quote_min_size),
+            quote_max_size=norm(self.quote_max_size),
+            trading_disabled=self.trading_disabled,
+            cancel_only=self.cancel_only,
+            limit_only=self.limit_only,
+            post_only=self.post_only,
+        )
+
+
+class PaperBalance(models.Model):
+    """The paper wallet: one row per currency, surviving restarts."""
+
+    currency = models.CharField(max_length=16, primary_key=True)
+    available = models.DecimalField(**MONEY, default=Decimal("0"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["currency"]
+        constraints = [models.CheckConstraint(condition=models.Q(available__gte=0), name="paper_balance_nonnegative")]
+
+    def __str__(self) -> str:
+        return f"{self.available} {self.currency}"
+
+
+class PaperOrder(models.Model):
+    """The paper exchange's own record of an order, looked up by client_order_id."""
+
+    order_id = models.CharField(max_length=64, primary_key=True)
+    client_order_id = models.CharField(max_length=128, unique=True)
+    product_id = models.CharField(max_length=32)
+    side = models.CharField(max_length=4)
+    status = models.CharField(max_length=20)
+    price = models.DecimalField(**MONEY, null=True)
+    base_size = models.DecimalField(**MONEY, default=Decimal("0"))
+    fee = models.DecimalField(**MONEY, default=Decimal("0"))
+    fee_currency = models.CharField(max_length=16, default="USD")
+    reject_reason = models.CharField(max_length=64, blank=True)
+    reject_message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.product_id} {self.status}"
+
+
+class SimulatedMarketState(models.Model):
+    """Where the simulated market's clock is anchored, shared by every process.
+
+    Market time = anchor_market + (wall - anchor_wall) * speed, so the web
+    server, the runner and the workers all see the same prices at the same time.
+    """
+
+    seed = models.IntegerField()
+    epoch = models.DateTimeField(help_text="Start of the simulated price history.")
+    anchor_wall = models.FloatField(help_text="UNIX wall time of the anchor.")
+    anchor_market = models.DateTimeField()
+    speed = models.FloatField()
+
+    def __str__(self) -> str:
+        return f"seed {self.seed} at {self.speed}x"

@@ -1,0 +1,137 @@
+"""Building the configured market and exchange, and syncing products.
+
+``get_market_data()`` and ``get_exchange()`` are the only places that read
+MARKET_DATA / TRADING_MODE; the rest of the system receives the port objects.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+from market.cache import CachedMarketData
+from market.clock import ScaledClock
+from market.exchange import Exchange, MarketData
+from market.models import Product, SimulatedMarketState
+
+_lock = threading.Lock()
+_market: CachedMarketData | None = None
+
+
+def sim_state_get() -> SimulatedMarketState:
+    """The shared anchor of the simulated clock, created on first use.
+
+    A change of SIM_SPEED re-anchors at the current market time, so market
+    time never jumps; a change of SIM_SEED starts a new market.
+    """
+    wall = time.time()
+    with transaction.atomic():
+        state = SimulatedMarketState.objects.select_for_update().order_by("pk").first()
+        if state is None or state.seed != settings.SIM_SEED:
+            now = datetime.fromtimestamp(wall, tz=UTC).replace(microsecond=0)
+            epoch = (now - timedelta(days=settings.SIM_HISTORY_DAYS)).replace(hour=0, minute=0, second=0)
+            SimulatedMarketState.objects.all().delete()
+            state = SimulatedMarketState.objects.create(
+                seed=settings.SIM_SEED, epoch=epoch, anchor_wall=wall, anchor_market=now, speed=settings.SIM_SPEED
+            )
+        elif state.speed != settings.SIM_SPEED:
+            market_now = ScaledClock(state.anchor_wall, state.anchor_market, state.speed).now()
+            state.anchor_wall, state.anchor_market, state.speed = wall, market_now, settings.SIM_SPEED
+            state.save()
+    return state
+
+
+def sim_resume(last_market_time: datetime) -> SimulatedMarketState:
+    """Continue the simulated market from ``last_market_time`` after a stop.
+
+    Called by the runner at start-up: the simulated market only moves while
+    the system runs, so a week's stop does not skip weeks of simulated trading.
+    """
+    state = sim_state_get()
+    state.anchor_wall, state.anchor_market = time.time(), last_market_time
+    state.save()
+    market_reset()
+    return state
+
+
+def _build_source() -> MarketData:
+    if settings.MARKET_DATA == "simulated":
+        from market.simulated import SimulatedMarket
+
+        state = sim_state_get()
+        clock = ScaledClock(state.anchor_wall, state.anchor_market, state.speed)
+        if settings.SIM_CSV:
+            from market.replay import ReplayMarket, load_csv
+            from market.simulated import SIMULATED_PRODUCTS
+            from market.types import Granularity
+
+            candles = load_csv(settings.SIM_CSV)
+            product = SIMULATED_PRODUCTS[0]
+            return ReplayMarket(product, candles, Granularity.parse(settings.SIM_CSV_GRANULARITY), clock)
+        return SimulatedMarket(seed=state.seed, epoch=state.epoch, clock=clock)
+    from market.coinbase import CoinbaseMarketData
+
+    return CoinbaseMarketData.from_settings()
+
+
+def get_market_data() -> CachedMarketData:
+    """The process's market-data service: the configured source behind the cache."""
+    global _market
+    with _lock:
+        if _market is None:
+            _market = CachedMarketData(_build_source())
+        return _market
+
+
+def market_reset() -> None:
+    """Forget the process's market (tests, re-anchoring)."""
+    global _market
+    with _lock:
+        _market = None
+
+
+def get_exchange(*, live: bool = False) -> Exchange:
+    """The exchange a bot trades on: paper unless live is allowed and asked for."""
+    if live and settings.TRADING_MODE == "live":
+        from market.coinbase import CoinbaseExchange
+
+        return CoinbaseExchange.from_settings()
+    from market.paper import PaperExchange
+
+    return PaperExchange(
+        get_market_data(), fee_rate=settings.PAPER_FEE_RATE, slippage_rate=settings.PAPER_SLIPPAGE_RATE
+    )
+
+
+def products_sync() -> int:
+    """Copy the market's product list into the Product table; returns the count."""
+    market = get_market_data()
+    now = datetime.now(tz=UTC)
+    specs = market.products()
+    with transaction.atomic():
+        for spec in specs:
+            Product.objects.update_or_create(
+                product_id=spec.product_id,
+                defaults={
+                    "base_currency": spec.base_currency,
+                    "quote_currency": spec.quote_currency,
+                    "base_increment": spec.base_increment,
+                    "quote_increment": spec.quote_increment,
+                    "price_increment": spec.price_increment,
+                    "base_min_size": spec.base_min_size,
+                    "base_max_size": spec.base_max_size,
+                    "quote_min_size": spec.quote_min_size,
+                    "quote_max_size": spec.quote_max_size,
+                    "trading_disabled": spec.trading_disabled,
+                    "cancel_only": spec.cancel_only,
+                    "limit_only": spec.limit_only,
+                    "post_only": spec.post_only,
+                    "source": market.name,
+                    "synced_at": now,
+                },
+            )
+    return len(specs)

@@ -1,0 +1,203 @@
+"""The execution engine: one bot, one tick.
+
+Loads the bot's state, asks the pure core (``precheck``, ``evaluate``,
+``decide``) what to do, persists the evaluation and places at most one order.
+A lease on the bot row (a conditional update) makes sure one evaluation per
+bot runs at a time, across processes and hosts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from bots.evaluator import Action, Evaluation, evaluate
+from bots.models import Bot
+from bots.services import bot_pause
+from market.exchange import Exchange, MarketData
+from market.types import Product
+from trading.models import ActivityEvent, Position
+from trading.risk import Balances, Limits, OrderIntent, PositionView, Skip, decide, precheck
+from trading.services import (
+    activity_record,
+    bot_daily_counters,
+    kill_switch_engaged,
+    order_submit,
+)
+
+log = logging.getLogger(__name__)
+Kind = ActivityEvent.Kind
+
+
+@dataclass(frozen=True)
+class TickResult:
+    bot_id: int
+    outcome: str  # busy | skipped | evaluated | ordered | error
+    detail: str = ""
+
+
+def bot_claim(bot_id: int, owner: str) -> bool:
+    """Take the bot's evaluation lease if nobody holds a live one.
+
+    Wall-clock time (not market time): the lease is about processes.
+    """
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.RUNNER_LEASE_SECONDS)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
+    return Bot.objects.filter(free, pk=bot_id).update(lease_owner=owner, lease_until=until) == 1
+
+
+def bot_release(bot_id: int, owner: str) -> None:
+    Bot.objects.filter(pk=bot_id, lease_owner=owner).update(lease_owner="", lease_until=None)
+
+
+def bot_tick(
+    bot_id: int, *, market: MarketData, exchange_for: Callable[[Bot], Exchange], now: datetime, owner: str
+) -> TickResult:
+    """Evaluate one running bot at market time ``now`` and act on the result."""
+    if not bot_claim(bot_id, owner):
+        return TickResult(bot_id, "busy", "another evaluation holds the lease")
+    try:
+        bot = Bot.objects.get(pk=bot_id)
+        if bot.status != Bot.Status.RUNNING:
+            return TickResult(bot_id, "skipped", f"bot is {bot.status}")
+        return _tick(bot, market, exchange_for(bot), now)
+    except Exception as exc:
+        log.exception("tick of bot %s failed", bot_id)
+        bot = Bot.objects.filter(pk=bot_id).first()
+        activity_record(
+            kind=Kind.ERROR,
+            level=ActivityEvent.Level.ERROR,
+            bot=bot,
+            at=now,
+            message=f"{bot.name if bot else bot_id}: evaluation failed: {type(exc).__name__}: {exc}",
+        )
+        return TickResult(bot_id, "error", str(exc))
+    finally:
+        bot_release(bot_id, owner)
+
+
+def bot_limits(bot: Bot, product: Product, now: datetime) -> Limits:
+    config = bot.config
+    trades_today, realised_today, last_trade = bot_daily_counters(bot=bot, now=now)
+    return Limits(
+        product=product,
+        position_size_usd=config.position_size_usd,
+        max_position_usd=config.max_position_usd,
+        trade_step_pct=config.trade_step_pct,
+        cooldown=timedelta(minutes=config.cooldown_minutes),
+        max_trades_per_day=config.max_trades_per_day,
+        daily_loss_limit_usd=config.daily_loss_limit_usd,
+        buy_threshold=config.buy_threshold,
+        trades_today=trades_today,
+        realised_pnl_today=realised_today,
+        last_trade_at=last_trade,
+        kill_switch=kill_switch_engaged(),
+    )
+
+
+def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime) -> TickResult:
+    config = bot.config
+    product = market.product(bot.product_id)
+    ticker = market.ticker(bot.product_id)
+    wallet = exchange.balances()
+    zero = Decimal("0")
+    balances = Balances(
+        quote_available=wallet[product.quote_currency].available if product.quote_currency in wallet else zero,
+        base_available=wallet[product.base_currency].available if product.base_currency in wallet else zero,
+    )
+    position = Position.objects.filter(bot=bot).first()
+    view = PositionView(
+        base_size=position.base_size if position else zero,
+        mark_price=ticker.price,
+        last_buy_price=position.last_buy_price if position else None,
+    )
+    limits = bot_limits(bot, product, now)
+    early = precheck(view, balances, limits)
+    if early is not None:
+        Bot.objects.filter(pk=bot.pk).update(last_price=ticker.price)
+        _record_skip(bot, early, now)
+        return TickResult(bot.pk, "skipped", early.reason)
+
+    g = config.granularity.delta
+    candles = market.candles(bot.product_id, config.granularity, now - g * config.history_needed, now)
+    evaluation = evaluate(config, candles, bot.confirmation_state, now)
+    _save_evaluation(bot, evaluation, ticker.price)
+    decision = decide(evaluation, view, balances, limits, now)
+    if isinstance(decision, Skip):
+        _record_skip(bot, decision, now)
+        if decision.pause:
+            bot_pause(bot=bot, reason=decision.reason, at=now)
+        return TickResult(bot.pk, "skipped", decision.reason)
+    return _execute(bot, decision, product, exchange, evaluation, now)
+
+
+def _execute(
+    bot: Bot, intent: OrderIntent, product: Product, exchange: Exchange, evaluation: Evaluation, now: datetime
+) -> TickResult:
+    activity_record(
+        kind=Kind.DECISION,
+        bot=bot,
+        at=now,
+        message=f"{bot.name}: {intent.side.value.lower()} decided at score {evaluation.score:+.3f} "
+        f"({evaluation.temperature.value})",
+        data={"score": evaluation.score, "side": intent.side.value},
+    )
+    Bot.objects.filter(pk=bot.pk).update(last_skip_code="", last_skip_reason="")
+    order = order_submit(
+        bot=bot,
+        intent=intent,
+        product=product,
+        exchange=exchange,
+        decision_key=f"{bot.pk}:{now.isoformat()}",
+        now=now,
+        score=evaluation.score,
+    )
+    return TickResult(bot.pk, "ordered", f"{order.side} {order.status}")
+
+
+def _save_evaluation(bot: Bot, evaluation: Evaluation, price: Decimal) -> None:
+    state = evaluation.state
+    c = evaluation.confirmation
+    previous = bot.confirmation_action
+    Bot.objects.filter(pk=bot.pk).update(
+        last_score=evaluation.score,
+        last_action=evaluation.action.value,
+        last_temperature=evaluation.temperature.value,
+        last_evaluated_at=evaluation.time,
+        last_evaluation=evaluation.as_dict(),
+        last_price=price,
+        confirmation_action=state.action.value,
+        confirmation_since=state.since,
+        confirmation_seen_at=state.seen_at,
+    )
+    if c.action is not Action.HOLD and c.action.value != previous:
+        activity_record(
+            kind=Kind.CONFIRMATION,
+            bot=bot,
+            at=evaluation.time,
+            message=f"{bot.name}: {c.action.value} signal at score {evaluation.score:+.3f}; "
+            f"confirming for {c.required.total_seconds() / 60:g} min",
+            data={"action": c.action.value, "score": evaluation.score},
+        )
+    elif c.action is Action.HOLD and previous != Action.HOLD.value:
+        activity_record(
+            kind=Kind.CONFIRMATION,
+            bot=bot,
+            at=evaluation.time,
+            message=f"{bot.name}: {previous} signal faded (score {evaluation.score:+.3f}); confirmation reset",
+        )
+
+
+def _record_skip(bot: Bot, skip: Skip, now: datetime) -> None:
+    """Store the latest skip on the bot; the feed gets one event per change of reason."""
+    if bot.last_skip_code != skip.code.value:
+        activity_record(kind=Kind.SKIP, bot=bot, at=now, message=f"{bot.name}: {skip.reason}", data={"code": skip.code})
+    Bot.objects.filter(pk=bot.pk).update(last_skip_code=skip.code.value, last_skip_reason=skip.reason[:500])

@@ -1,0 +1,193 @@
+"""Orders, fills, positions, the activity feed and the global safety switches."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+
+from market.types import OrderStatus, Side
+
+MONEY = {"max_digits": 32, "decimal_places": 12}
+
+
+class Order(models.Model):
+    """One decision's order, written with its client_order_id before the exchange call."""
+
+    class Mode(models.TextChoices):
+        PAPER = "paper", "Paper"
+        LIVE = "live", "Live"
+
+    bot = models.ForeignKey("bots.Bot", on_delete=models.PROTECT, related_name="orders")
+    client_order_id = models.CharField(max_length=128, unique=True)
+    decision_key = models.CharField(
+        max_length=200, unique=True, help_text="One order per decision: bot and evaluation time."
+    )
+    exchange_order_id = models.CharField(max_length=128, blank=True, db_index=True)
+    mode = models.CharField(max_length=5, choices=Mode.choices)
+    product_id = models.CharField(max_length=32)
+    side = models.CharField(max_length=4, choices=[(s.value, s.value) for s in Side])
+    quote_size = models.DecimalField(**MONEY, null=True, blank=True)
+    base_size = models.DecimalField(**MONEY, null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=[(s.value, s.value) for s in OrderStatus], default=OrderStatus.PENDING.value
+    )
+    filled_size = models.DecimalField(**MONEY, default=Decimal("0"))
+    average_price = models.DecimalField(**MONEY, null=True, blank=True)
+    fees = models.DecimalField(**MONEY, default=Decimal("0"))
+    reject_reason = models.CharField(max_length=64, blank=True)
+    reject_message = models.CharField(max_length=500, blank=True)
+    reason = models.CharField(max_length=500, blank=True, help_text="Why the bot placed it.")
+    score = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(help_text="Market time of the decision.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["bot", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.product_id} {self.status} ({self.client_order_id})"
+
+
+class Trade(models.Model):
+    """A fill reported by the exchange; positions are derived from these."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="trades")
+    bot = models.ForeignKey("bots.Bot", on_delete=models.PROTECT, related_name="trades")
+    trade_id = models.CharField(max_length=128, unique=True)
+    product_id = models.CharField(max_length=32)
+    side = models.CharField(max_length=4, choices=[(s.value, s.value) for s in Side])
+    price = models.DecimalField(**MONEY)
+    size = models.DecimalField(**MONEY)
+    fee = models.DecimalField(**MONEY)
+    fee_currency = models.CharField(max_length=16)
+    quote_value = models.DecimalField(**MONEY)
+    realised_pnl = models.DecimalField(**MONEY, default=Decimal("0"))
+    executed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-executed_at", "-id"]
+        indexes = [models.Index(fields=["bot", "-executed_at"]), models.Index(fields=["product_id", "-executed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.size} {self.product_id} @ {self.price}"
+
+
+class Position(models.Model):
+    """A bot's holding, recomputed from its trades after every fill."""
+
+    bot = models.OneToOneField("bots.Bot", on_delete=models.CASCADE, related_name="position")
+    product_id = models.CharField(max_length=32)
+    base_size = models.DecimalField(**MONEY, default=Decimal("0"))
+    cost_basis = models.DecimalField(**MONEY, default=Decimal("0"))
+    average_entry = models.DecimalField(**MONEY, null=True, blank=True)
+    last_buy_price = models.DecimalField(**MONEY, null=True, blank=True)
+    realised_pnl = models.DecimalField(**MONEY, default=Decimal("0"))
+    fees_paid = models.DecimalField(**MONEY, default=Decimal("0"))
+    opened_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.base_size} {self.product_id} ({self.bot_id})"
+
+    def unrealised_pnl(self, mark: Decimal | None) -> Decimal | None:
+        if mark is None:
+            return None
+        return self.base_size * mark - self.cost_basis
+
+
+class Tranche(models.Model):
+    """An open part of a position: what remains of one buy."""
+
+    position = models.ForeignKey(Position, on_delete=models.CASCADE, related_name="tranches")
+    trade = models.ForeignKey(Trade, on_delete=models.PROTECT, related_name="+")
+    entry_price = models.DecimalField(**MONEY)
+    size = models.DecimalField(**MONEY)
+    cost = models.DecimalField(**MONEY)
+    opened_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.size} @ {self.entry_price}"
+
+
+class ActivityEvent(models.Model):
+    """Everything that happened, for the activity feed: newest first."""
+
+    class Kind(models.TextChoices):
+        DECISION = "decision", "Decision"
+        SKIP = "skip", "Skip"
+        ORDER = "order", "Order"
+        FILL = "fill", "Fill"
+        ERROR = "error", "Error"
+        STATE = "state", "State change"
+        BREAKER = "breaker", "Breaker"
+        CONFIRMATION = "confirmation", "Confirmation"
+        SYSTEM = "system", "System"
+
+    class Level(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    bot = models.ForeignKey("bots.Bot", on_delete=models.CASCADE, null=True, blank=True, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.INFO)
+    message = models.CharField(max_length=1000)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(help_text="Market time of the event.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["-at", "-id"]), models.Index(fields=["bot", "-at"])]
+
+    def __str__(self) -> str:
+        return f"[{self.kind}] {self.message}"
+
+
+class KillSwitch(models.Model):
+    """The global stop: while engaged, no bot places a new order (one row, pk=1)."""
+
+    engaged = models.BooleanField(default=False)
+    reason = models.CharField(max_length=500, blank=True)
+    changed_by = models.CharField(max_length=150, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "kill switch"
+        verbose_name_plural = "kill switch"
+
+    def __str__(self) -> str:
+        return "ENGAGED" if self.engaged else "off"
+
+
+class Heartbeat(models.Model):
+    """A process's last sign of life (ticker, worker, market stream)."""
+
+    name = models.CharField(max_length=200, unique=True, help_text="role@host:pid")
+    role = models.CharField(max_length=20)
+    host = models.CharField(max_length=200)
+    pid = models.IntegerField()
+    beat_at = models.DateTimeField()
+    info = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["role", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lease(models.Model):
+    """A named lock with an expiry, claimed by conditional update (the ticker lease)."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    owner = models.CharField(max_length=200, blank=True)
+    until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.owner or 'nobody'}"

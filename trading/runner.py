@@ -1,0 +1,146 @@
+"""The ticker: every interval, evaluate every running bot once.
+
+Exactly one ticker is active: it holds the ``ticker`` lease (a row claimed by
+conditional update, renewed every tick, expiring after RUNNER_LEASE_SECONDS).
+A second ``runbots`` started by mistake stands by and takes over when the
+first stops renewing. Within a tick each bot is evaluated under its own lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.db.models import Q
+from django.utils import timezone
+
+from bots.models import Bot
+from market.exchange import Exchange, MarketData
+from trading.engine import TickResult, bot_tick
+from trading.models import Heartbeat, Lease
+from trading.services import orders_resolve_unresolved
+
+log = logging.getLogger(__name__)
+TICKER_LEASE = "ticker"
+
+
+def process_name(role: str) -> str:
+    return f"{role}@{socket.gethostname()}:{os.getpid()}"
+
+
+def lease_claim(name: str, owner: str, seconds: float) -> bool:
+    """Claim or renew a lease; True when ``owner`` holds it afterwards."""
+    now = timezone.now()
+    until = now + timedelta(seconds=seconds)
+    free = Q(owner="") | Q(until__lt=now) | Q(owner=owner) | Q(until__isnull=True)
+    if Lease.objects.filter(free, name=name).update(owner=owner, until=until):
+        return True
+    try:
+        Lease.objects.create(name=name, owner=owner, until=until)
+        return True
+    except IntegrityError:
+        return False
+
+
+def lease_release(name: str, owner: str) -> None:
+    Lease.objects.filter(name=name, owner=owner).update(owner="", until=None)
+
+
+def heartbeat(role: str, info: dict) -> None:
+    name = process_name(role)
+    Heartbeat.objects.update_or_create(
+        name=name,
+        defaults={
+            "role": role,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "beat_at": timezone.now(),
+            "info": info,
+        },
+    )
+
+
+@dataclass
+class TickReport:
+    market_time: str
+    duration_ms: float
+    results: list[TickResult] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+
+class Runner:
+    """Drives bot evaluations on a market's clock."""
+
+    def __init__(self, *, market: MarketData, exchange_for: Callable[[Bot], Exchange], owner: str | None = None):
+        self.market = market
+        self.exchange_for = exchange_for
+        self.owner = owner or process_name("ticker")
+
+    def tick(self) -> TickReport:
+        """One pass over every running bot at the market's current time."""
+        started = time.perf_counter()
+        now = self.market.now()
+        orders_resolve_unresolved(exchange_for=self.exchange_for, now=now)
+        results = [
+            bot_tick(bot_id, market=self.market, exchange_for=self.exchange_for, now=now, owner=self.owner)
+            for bot_id in Bot.objects.filter(status=Bot.Status.RUNNING).values_list("pk", flat=True)
+        ]
+        report = TickReport(now.isoformat(), (time.perf_counter() - started) * 1000, results)
+        heartbeat(
+            "ticker",
+            {
+                "market_time": report.market_time,
+                "tick_ms": round(report.duration_ms, 1),
+                "bots": len(results),
+                "ordered": report.count("ordered"),
+                "errors": report.count("error"),
+                "lease": True,
+            },
+        )
+        return report
+
+    def run(self, *, interval: float, stop: threading.Event, max_ticks: int | None = None) -> int:
+        """Tick every ``interval`` seconds while holding the ticker lease."""
+        ticks = 0
+        lease_seconds = max(settings.RUNNER_LEASE_SECONDS, interval * 3)
+        standing_by = False
+        while not stop.is_set():
+            started = time.monotonic()
+            if lease_claim(TICKER_LEASE, self.owner, lease_seconds):
+                if standing_by:
+                    log.info("%s took over the ticker lease", self.owner)
+                standing_by = False
+                try:
+                    report = self.tick()
+                    log.info(
+                        "tick at %s: %d bots in %.0f ms (%d ordered, %d errors)",
+                        report.market_time,
+                        len(report.results),
+                        report.duration_ms,
+                        report.count("ordered"),
+                        report.count("error"),
+                    )
+                except Exception:
+                    log.exception("tick failed")
+                ticks += 1
+                if max_ticks is not None and ticks >= max_ticks:
+                    break
+            else:
+                if not standing_by:
+                    holder = Lease.objects.filter(name=TICKER_LEASE).values_list("owner", flat=True).first()
+                    log.warning("another ticker holds the lease (%s); standing by", holder)
+                standing_by = True
+                heartbeat("ticker", {"lease": False})
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+        lease_release(TICKER_LEASE, self.owner)
+        return ticks

@@ -1,0 +1,316 @@
+"""Writes of the trading app: activity, the kill switch, orders and positions.
+
+Order placement follows DESIGN.md's rules: the Order row and its
+client_order_id are committed before the exchange is called; an unknown
+outcome is resolved by looking the order up by that id, never by placing it
+again; a rejection is recorded with the exchange's reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+
+from bots.models import Bot
+from market.exchange import Exchange, OrderRejected
+from market.types import ExchangeOrder, OrderStatus, Product, Side
+from trading.accounting import FillRecord, PositionState, apply_fill
+from trading.models import ActivityEvent, KillSwitch, Order, Position, Trade, Tranche
+from trading.risk import OrderIntent
+
+log = logging.getLogger(__name__)
+
+Kind = ActivityEvent.Kind
+Level = ActivityEvent.Level
+# An order the exchange has never heard of this long after it was written
+# never reached it (the process died between the commit and the call).
+UNKNOWN_ORDER_GIVE_UP = timedelta(minutes=5)
+
+
+def activity_record(
+    *,
+    kind: str,
+    message: str,
+    at: datetime,
+    bot: Bot | None = None,
+    level: str = Level.INFO,
+    data: dict[str, Any] | None = None,
+) -> ActivityEvent:
+    log.log({"info": logging.INFO, "warning": logging.WARNING}.get(level, logging.ERROR), "%s: %s", kind, message)
+    return ActivityEvent.objects.create(
+        bot=bot, kind=kind, level=level, message=message[:1000], data=data or {}, at=at
+    )
+
+
+# --- kill switch -----------------------------------------------------------
+def kill_switch_get() -> KillSwitch:
+    switch, _ = KillSwitch.objects.get_or_create(pk=1)
+    return switch
+
+
+def kill_switch_engaged() -> bool:
+    return KillSwitch.objects.filter(pk=1, engaged=True).exists()
+
+
+def kill_switch_set(*, engaged: bool, reason: str = "", by: str = "", at: datetime) -> KillSwitch:
+    """Engage or release the global stop; both are recorded in the feed."""
+    with transaction.atomic():
+        switch, _ = KillSwitch.objects.select_for_update().get_or_create(pk=1)
+        switch.engaged = engaged
+        switch.reason = reason[:500]
+        switch.changed_by = by[:150]
+        switch.changed_at = at
+        switch.save()
+    word = "ENGAGED" if engaged else "released"
+    activity_record(
+        kind=Kind.BREAKER,
+        level=Level.ERROR if engaged else Level.WARNING,
+        message=f"kill switch {word}" + (f" by {by}" if by else "") + (f": {reason}" if reason else ""),
+        at=at,
+    )
+    return switch
+
+
+# --- positions -------------------------------------------------------------
+def _fill_record(trade: Trade, quote_currency: str) -> FillRecord:
+    return FillRecord(
+        trade_id=trade.trade_id,
+        side=Side(trade.side),
+        price=trade.price,
+        size=trade.size,
+        fee=trade.fee,
+        fee_currency=trade.fee_currency,
+        time=trade.executed_at,
+        quote_currency=quote_currency,
+    )
+
+
+@transaction.atomic
+def position_rebuild(*, bot: Bot, quote_currency: str = "USD") -> Position:
+    """Recompute the bot's Position, Tranches and per-trade P&L from its trades."""
+    state = PositionState()
+    trades = list(Trade.objects.filter(bot=bot).order_by("executed_at", "id"))
+    for trade in trades:
+        state, realised = apply_fill(state, _fill_record(trade, quote_currency))
+        if trade.realised_pnl != realised:
+            trade.realised_pnl = realised
+            trade.save(update_fields=["realised_pnl"])
+    position, _ = Position.objects.select_for_update().get_or_create(bot=bot, defaults={"product_id": bot.product_id})
+    position.product_id = bot.product_id
+    position.base_size = state.base_size
+    position.cost_basis = state.cost_basis
+    position.average_entry = state.average_entry
+    position.last_buy_price = state.last_buy_price
+    position.realised_pnl = state.realised_pnl
+    position.fees_paid = state.fees_paid
+    position.opened_at = state.opened_at
+    position.save()
+    by_trade = {t.trade_id: t for t in trades}
+    position.tranches.all().delete()
+    Tranche.objects.bulk_create(
+        Tranche(
+            position=position,
+            trade=by_trade[lot.trade_id],
+            entry_price=lot.entry_price,
+            size=lot.size,
+            cost=lot.cost,
+            opened_at=lot.opened_at,
+        )
+        for lot in state.lots
+    )
+    return position
+
+
+# --- orders ----------------------------------------------------------------
+def order_submit(
+    *,
+    bot: Bot,
+    intent: OrderIntent,
+    product: Product,
+    exchange: Exchange,
+    decision_key: str,
+    now: datetime,
+    score: float | None = None,
+) -> Order:
+    """Place one order for one decision, exactly once."""
+    mode = Order.Mode.LIVE if exchange.capabilities.live_money else Order.Mode.PAPER
+    try:
+        with transaction.atomic():
+            if kill_switch_engaged():
+                raise OrderRefused("kill switch is on")
+            order = Order.objects.create(
+                bot=bot,
+                client_order_id=f"at-{uuid.uuid4().hex}",
+                decision_key=decision_key,
+                mode=mode,
+                product_id=product.product_id,
+                side=intent.side.value,
+                quote_size=intent.quote_size,
+                base_size=intent.base_size,
+                reason=intent.reason[:500],
+                score=score,
+                created_at=now,
+            )
+    except IntegrityError:
+        # This decision already has its order (a duplicate task delivery).
+        return Order.objects.get(decision_key=decision_key)
+    activity_record(
+        kind=Kind.ORDER,
+        bot=bot,
+        at=now,
+        message=f"{bot.name}: {mode} {intent.reason}",
+        data={"client_order_id": order.client_order_id, "side": intent.side.value},
+    )
+    try:
+        result = exchange.place_market_order(
+            client_order_id=order.client_order_id,
+            product=product,
+            side=intent.side,
+            quote_size=intent.quote_size,
+            base_size=intent.base_size,
+        )
+    except OrderRejected as exc:
+        order_reject(order=order, reason=exc.reason, message=exc.message, now=now)
+        return order
+    except Exception as exc:  # noqa: BLE001 - any other failure leaves the outcome unknown
+        Order.objects.filter(pk=order.pk).update(status=OrderStatus.UNKNOWN.value)
+        order.status = OrderStatus.UNKNOWN.value
+        activity_record(
+            kind=Kind.ERROR,
+            level=Level.WARNING,
+            bot=bot,
+            at=now,
+            message=f"{bot.name}: order outcome unknown ({type(exc).__name__}: {exc}); looking it up",
+            data={"client_order_id": order.client_order_id},
+        )
+        return order_resolve(order=order, exchange=exchange, now=now)
+    return order_apply(order=order, result=result, now=now)
+
+
+class OrderRefused(Exception):
+    """An order stopped before it was written (the kill switch)."""
+
+
+def order_reject(*, order: Order, reason: str, message: str, now: datetime) -> Order:
+    bot = order.bot
+    with transaction.atomic():
+        order.status = OrderStatus.REJECTED.value
+        order.reject_reason = reason[:64]
+        order.reject_message = message[:500]
+        order.save(update_fields=["status", "reject_reason", "reject_message", "updated_at"])
+        Bot.objects.filter(pk=bot.pk).update(consecutive_failures=F("consecutive_failures") + 1)
+    bot.refresh_from_db(fields=["consecutive_failures", "status"])
+    activity_record(
+        kind=Kind.ERROR,
+        level=Level.ERROR,
+        bot=bot,
+        at=now,
+        message=f"{bot.name}: order rejected: {reason}: {message}",
+        data={"client_order_id": order.client_order_id, "reason": reason},
+    )
+    if bot.consecutive_failures >= settings.MAX_CONSECUTIVE_FAILURES:
+        from bots.services import bot_pause
+
+        bot_pause(bot=bot, reason=f"{bot.consecutive_failures} failed orders in a row; last: {reason}", at=now)
+    return order
+
+
+def order_apply(*, order: Order, result: ExchangeOrder, now: datetime) -> Order:
+    """Record what the exchange reports: status, fills (once each), the position."""
+    bot = order.bot
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        known = set(order.trades.values_list("trade_id", flat=True))
+        new_fills = [f for f in result.fills if f.trade_id not in known]
+        for f in new_fills:
+            Trade.objects.create(
+                order=order,
+                bot=bot,
+                trade_id=f.trade_id,
+                product_id=f.product_id,
+                side=f.side.value,
+                price=f.price,
+                size=f.size,
+                fee=f.fee,
+                fee_currency=f.fee_currency,
+                quote_value=f.price * f.size,
+                executed_at=f.time,
+            )
+        order.exchange_order_id = result.order_id
+        order.status = result.status.value
+        order.filled_size = result.filled_size
+        order.average_price = result.average_price
+        order.fees = result.fees
+        if result.status is OrderStatus.REJECTED:
+            order.reject_reason = result.reject_reason[:64]
+        order.save()
+        if new_fills:
+            quote = order.product_id.split("-")[-1]
+            position_rebuild(bot=bot, quote_currency=quote)
+            Bot.objects.filter(pk=bot.pk).update(consecutive_failures=0)
+    for f in new_fills:
+        activity_record(
+            kind=Kind.FILL,
+            bot=bot,
+            at=now,
+            message=f"{bot.name}: {f.side.value} {f.size} {f.product_id} @ {f.price} (fee {f.fee} {f.fee_currency})",
+            data={"trade_id": f.trade_id, "price": str(f.price), "size": str(f.size), "side": f.side.value},
+        )
+    return order
+
+
+def order_resolve(*, order: Order, exchange: Exchange, now: datetime) -> Order:
+    """Settle an order whose outcome is unknown by asking the exchange for it."""
+    try:
+        result = exchange.get_order_by_client_id(order.client_order_id)
+    except Exception as exc:  # noqa: BLE001 - still unknown; try again next tick
+        log.warning("lookup of %s failed: %s", order.client_order_id, exc)
+        return order
+    if result is not None:
+        return order_apply(order=order, result=result, now=now)
+    if now - order.created_at >= UNKNOWN_ORDER_GIVE_UP:
+        Order.objects.filter(pk=order.pk).update(status=OrderStatus.FAILED.value, reject_message="never reached the exchange")
+        order.refresh_from_db()
+        activity_record(
+            kind=Kind.ERROR,
+            level=Level.WARNING,
+            bot=order.bot,
+            at=now,
+            message=f"{order.bot.name}: order {order.client_order_id} never reached the exchange; marked failed",
+        )
+    else:
+        Order.objects.filter(pk=order.pk).update(status=OrderStatus.UNKNOWN.value)
+        order.status = OrderStatus.UNKNOWN.value
+    return order
+
+
+def orders_resolve_unresolved(*, exchange_for, now: datetime) -> int:
+    """Resolve every PENDING/UNKNOWN order (run at start-up and each tick)."""
+    count = 0
+    open_states = [OrderStatus.PENDING.value, OrderStatus.UNKNOWN.value, OrderStatus.OPEN.value,
+                   OrderStatus.PARTIALLY_FILLED.value]
+    for order in Order.objects.filter(status__in=open_states).select_related("bot"):
+        order_resolve(order=order, exchange=exchange_for(order.bot), now=now)
+        count += 1
+    return count
+
+
+# --- daily counters --------------------------------------------------------
+def day_start(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def bot_daily_counters(*, bot: Bot, now: datetime) -> tuple[int, Decimal, datetime | None]:
+    """Trades today, realised P&L today and the last trade time, on the market clock."""
+    start = day_start(now)
+    today = Order.objects.filter(bot=bot, created_at__gte=start, trades__isnull=False).distinct().count()
+    realised = Trade.objects.filter(bot=bot, executed_at__gte=start).aggregate(s=Sum("realised_pnl"))["s"]
+    last = Trade.objects.filter(bot=bot).order_by("-executed_at").values_list("executed_at", flat=True).first()
+    return today, realised or Decimal("0"), last
