@@ -6,10 +6,10 @@ PostgreSQL and Redis.
 
 import os
 
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-key-not-for-production")  # noqa: S105
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-key-not-for-production")
 
-from autotrader.settings import *  # noqa: E402,F403
-from autotrader.settings import REDIS_URL, Q_CLUSTER  # noqa: E402
+from autotrader.settings import *  # noqa: F403
+from autotrader.settings import Q_CLUSTER, REDIS_URL
 
 if not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}

@@ -197,7 +197,12 @@ def validate_bot_settings(values: dict[str, Any]) -> dict[str, str]:
     size, cap = number("position_size_usd"), number("max_position_usd")
     if size is not None and size == 0 and "position_size_usd" not in errors:
         errors["position_size_usd"] = "must be more than 0"
-    if size is not None and cap is not None and cap < size and not errors.keys() & {"position_size_usd", "max_position_usd"}:
+    if (
+        size is not None
+        and cap is not None
+        and cap < size
+        and not errors.keys() & {"position_size_usd", "max_position_usd"}
+    ):
         errors["max_position_usd"] = "must be at least the position size"
     buy, sell = number("buy_threshold"), number("sell_threshold")
     if buy is not None and not (0 < buy <= 1):

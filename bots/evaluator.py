@@ -199,7 +199,7 @@ def evaluate(config: BotConfig, candles: Candles, state: ConfirmationState, now:
     for spec, signal in config.built:
         try:
             result = signal.calculate(candles)
-        except Exception as exc:  # noqa: BLE001 - a broken signal must not kill the tick
+        except Exception as exc:
             breakdown.append(SignalBreakdown(spec.name, spec.weight, None, 0.0, {}, f"error: {exc}"))
             reasons.append(f"{spec.name}: error: {exc}")
             continue

@@ -41,6 +41,10 @@ class Bot(models.Model):
     product_id = models.CharField("trading pair", max_length=32, help_text="e.g. BTC-USD")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.STOPPED)
     paused_reason = models.CharField(max_length=500, blank=True)
+    pause_code = models.CharField(
+        max_length=40, blank=True, help_text="Why it paused, as a code (e.g. daily_loss_limit)."
+    )
+    paused_at = models.DateTimeField(null=True, blank=True)
     live = models.BooleanField(
         default=False,
         help_text="Trade real money on this bot. Also needs TRADING_MODE=live and valid credentials.",

@@ -31,9 +31,16 @@ def bot_update(*, bot: Bot, **fields: Any) -> Bot:
     return bot
 
 
-def _set_status(bot: Bot, status: str, reason: str, at: datetime, message: str, level: str = "info") -> Bot:
+def _set_status(
+    bot: Bot, status: str, reason: str, at: datetime, message: str, level: str = "info", code: str = ""
+) -> Bot:
     with transaction.atomic():
-        Bot.objects.filter(pk=bot.pk).update(status=status, paused_reason=reason[:500])
+        Bot.objects.filter(pk=bot.pk).update(
+            status=status,
+            paused_reason=reason[:500],
+            pause_code=code,
+            paused_at=at if status == Bot.Status.PAUSED else None,
+        )
         bot.refresh_from_db()
     activity_record(kind=Kind.STATE, bot=bot, at=at, message=message, level=level)
     return bot
@@ -42,7 +49,10 @@ def _set_status(bot: Bot, status: str, reason: str, at: datetime, message: str, 
 def bot_start(*, bot: Bot, at: datetime) -> Bot:
     """Run the bot; a fresh start also clears its failure count and confirmation."""
     Bot.objects.filter(pk=bot.pk).update(
-        consecutive_failures=0, confirmation_action=Action.HOLD.value, confirmation_since=None, confirmation_seen_at=None
+        consecutive_failures=0,
+        confirmation_action=Action.HOLD.value,
+        confirmation_since=None,
+        confirmation_seen_at=None,
     )
     return _set_status(bot, Bot.Status.RUNNING, "", at, f"{bot.name} started")
 
@@ -51,8 +61,8 @@ def bot_stop(*, bot: Bot, at: datetime) -> Bot:
     return _set_status(bot, Bot.Status.STOPPED, "", at, f"{bot.name} stopped")
 
 
-def bot_pause(*, bot: Bot, reason: str, at: datetime) -> Bot:
-    return _set_status(bot, Bot.Status.PAUSED, reason, at, f"{bot.name} paused: {reason}", level="warning")
+def bot_pause(*, bot: Bot, reason: str, at: datetime, code: str = "") -> Bot:
+    return _set_status(bot, Bot.Status.PAUSED, reason, at, f"{bot.name} paused: {reason}", level="warning", code=code)
 
 
 def bot_reset_confirmation(*, bot: Bot, at: datetime, why: str = "reset by hand") -> Bot:

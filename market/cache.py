@@ -91,7 +91,11 @@ class CachedMarketData:
             self._count("hits")
             return _slice(entry.value, start_ts, end_ts, granularity)
         lock = f"{key}:refresh"
-        if entry is not None and self._covers(entry, start_ts, granularity) and not self.cache.add(lock, 1, LOCK_SECONDS):
+        if (
+            entry is not None
+            and self._covers(entry, start_ts, granularity)
+            and not self.cache.add(lock, 1, LOCK_SECONDS)
+        ):
             # Another caller is refreshing this entry: serve what we have.
             self._count("stale_served")
             return _slice(entry.value, start_ts, end_ts, granularity)

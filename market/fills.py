@@ -62,15 +62,16 @@ def fill_market_order(
     are fractions (0.006 is 0.6 %).
     """
     side = Side(side)
-    _require_decimals(bid=bid, ask=ask, fee_rate=fee_rate, slippage_rate=slippage_rate)
-    _require_decimals(quote_size=quote_size, base_size=base_size)
+    _require_decimals(
+        bid=bid, ask=ask, fee_rate=fee_rate, slippage_rate=slippage_rate, quote_size=quote_size, base_size=base_size
+    )
     for name, rate in (("fee_rate", fee_rate), ("slippage_rate", slippage_rate)):
-        if not Decimal("0") <= rate < 1:
+        if not (rate.is_finite() and 0 <= rate < 1):
             raise ValueError(f"{name} must be in [0, 1), got {rate}")
     pid = product.product_id
     if not product.market_orders_allowed:
         raise FillRejected(FillRejected.TRADING_DISABLED, f"{pid} does not accept market orders now")
-    if not (bid > 0 and ask > 0):
+    if not (bid.is_finite() and ask.is_finite() and bid > 0 and ask > 0):
         raise FillRejected(FillRejected.INVALID_PRICE, f"{pid} has no usable quote (bid {bid}, ask {ask})")
     if (quote_size is None) == (base_size is None):
         raise FillRejected(FillRejected.INVALID_SIZE, "give exactly one of quote_size and base_size")
@@ -86,8 +87,9 @@ def fill_market_order(
         if side is Side.BUY:
             price = quantize_up(ask * (1 + slippage_rate), product.price_increment)
             if quote_size is not None:
-                _check_quote(product, quote_size)
-                return _buy_for_quote(product, price, fee_rate, product.round_quote(quote_size))
+                budget = product.round_quote(quote_size)
+                _check_quote(product, budget)
+                return _buy_for_quote(product, price, fee_rate, budget)
             base = _check_base(product, product.round_base(base_size))
         else:
             price = quantize_down(bid * (1 - slippage_rate), product.price_increment)
@@ -153,5 +155,3 @@ def _require_decimals(**values: object) -> None:
     for name, value in values.items():
         if value is not None and not isinstance(value, Decimal):
             raise TypeError(f"{name} must be a Decimal, got {type(value).__name__} {value!r}")
-        if isinstance(value, Decimal) and value.is_nan():
-            raise ValueError(f"{name} is NaN")

@@ -69,9 +69,7 @@ class ReplayMarket:
             raise UnknownProduct(product_id, [self._product.product_id])
         return self._product
 
-    def candles(
-        self, product_id: str, granularity: Granularity | str, start: datetime, end: datetime
-    ) -> Candles:
+    def candles(self, product_id: str, granularity: Granularity | str, start: datetime, end: datetime) -> Candles:
         """Candles with open time in [start, end - granularity] that had closed by ``now()``."""
         self.product(product_id)
         g = Granularity.parse(granularity)
@@ -79,7 +77,7 @@ class ReplayMarket:
         limit = min(unix_seconds(end, "end"), unix_seconds(self.now(), "now"))
         lo = int(np.searchsorted(series.time, unix_seconds(start, "start"), side="left"))
         hi = int(np.searchsorted(series.time, limit - g.seconds, side="right"))
-        return series[lo:max(lo, hi)]
+        return series[lo : max(lo, hi)]
 
     def ticker(self, product_id: str) -> Ticker:
         self.product(product_id)

@@ -85,7 +85,16 @@ class _State:
     anchor: float  # log price the current range reverts to
 
 
-def _spec(base: str, price: float, daily_vol: float, spread_bps: str, volume: float, base_inc: str, price_inc: str, base_max: str) -> _Spec:  # fmt: skip
+def _spec(
+    base: str,
+    price: float,
+    daily_vol: float,
+    spread_bps: str,
+    volume: float,
+    base_inc: str,
+    price_inc: str,
+    base_max: str,
+) -> _Spec:
     product = Product(
         product_id=f"{base}-USD",
         base_currency=base,
@@ -183,9 +192,7 @@ class SimulatedMarket:
     def product(self, product_id: str) -> Product:
         return self._spec(product_id).product
 
-    def candles(
-        self, product_id: str, granularity: Granularity | str, start: datetime, end: datetime
-    ) -> Candles:
+    def candles(self, product_id: str, granularity: Granularity | str, start: datetime, end: datetime) -> Candles:
         """Complete candles with open time in [start, end - granularity], none after ``now()``.
 
         Candles open on multiples of the granularity in UNIX time, and never before the epoch.

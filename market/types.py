@@ -95,9 +95,7 @@ class Candles:
         return self[-n:] if n < len(self) else self
 
     def __getitem__(self, key: slice) -> Candles:
-        return Candles(
-            self.time[key], self.open[key], self.high[key], self.low[key], self.close[key], self.volume[key]
-        )
+        return Candles(self.time[key], self.open[key], self.high[key], self.low[key], self.close[key], self.volume[key])
 
     def until(self, t: int) -> Candles:
         """Candles whose open time is at most ``t`` (UNIX seconds)."""

@@ -103,8 +103,23 @@ def bot_limits(bot: Bot, product: Product, now: datetime) -> Limits:
     )
 
 
-def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime) -> TickResult:
+def bot_evaluate(bot: Bot, market: MarketData, now: datetime) -> Evaluation:
+    """Evaluate the bot on the market's closed candles as of ``now`` (no side effects)."""
     config = bot.config
+    g = config.granularity.delta
+    candles = market.candles(bot.product_id, config.granularity, now - g * config.history_needed, now)
+    return evaluate(config, candles, bot.confirmation_state, now)
+
+
+def bot_evaluate_now(bot: Bot, market: MarketData) -> Evaluation:
+    """Evaluate and store the result (the admin's and the dashboard's "evaluate now"); never trades."""
+    now = market.now()
+    evaluation = bot_evaluate(bot, market, now)
+    _save_evaluation(bot, evaluation, market.ticker(bot.product_id).price)
+    return evaluation
+
+
+def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime) -> TickResult:
     product = market.product(bot.product_id)
     ticker = market.ticker(bot.product_id)
     wallet = exchange.balances()
@@ -126,15 +141,13 @@ def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime) -> Ti
         _record_skip(bot, early, now)
         return TickResult(bot.pk, "skipped", early.reason)
 
-    g = config.granularity.delta
-    candles = market.candles(bot.product_id, config.granularity, now - g * config.history_needed, now)
-    evaluation = evaluate(config, candles, bot.confirmation_state, now)
+    evaluation = bot_evaluate(bot, market, now)
     _save_evaluation(bot, evaluation, ticker.price)
     decision = decide(evaluation, view, balances, limits, now)
     if isinstance(decision, Skip):
         _record_skip(bot, decision, now)
         if decision.pause:
-            bot_pause(bot=bot, reason=decision.reason, at=now)
+            bot_pause(bot=bot, reason=decision.reason, at=now, code=decision.code.value)
         return TickResult(bot.pk, "skipped", decision.reason)
     return _execute(bot, decision, product, exchange, evaluation, now)
 

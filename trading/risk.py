@@ -148,7 +148,9 @@ def decide(
     return _decide_sell(position, balances, limits)
 
 
-def _decide_buy(evaluation: Evaluation, position: PositionView, balances: Balances, limits: Limits) -> OrderIntent | Skip:
+def _decide_buy(
+    evaluation: Evaluation, position: PositionView, balances: Balances, limits: Limits
+) -> OrderIntent | Skip:
     product = limits.product
     if position.base_size > 0 and position.last_buy_price is not None:
         step = limits.trade_step_pct / Decimal(100)

@@ -44,9 +44,7 @@ def activity_record(
     data: dict[str, Any] | None = None,
 ) -> ActivityEvent:
     log.log({"info": logging.INFO, "warning": logging.WARNING}.get(level, logging.ERROR), "%s: %s", kind, message)
-    return ActivityEvent.objects.create(
-        bot=bot, kind=kind, level=level, message=message[:1000], data=data or {}, at=at
-    )
+    return ActivityEvent.objects.create(bot=bot, kind=kind, level=level, message=message[:1000], data=data or {}, at=at)
 
 
 # --- kill switch -----------------------------------------------------------
@@ -179,7 +177,7 @@ def order_submit(
     except OrderRejected as exc:
         order_reject(order=order, reason=exc.reason, message=exc.message, now=now)
         return order
-    except Exception as exc:  # noqa: BLE001 - any other failure leaves the outcome unknown
+    except Exception as exc:
         Order.objects.filter(pk=order.pk).update(status=OrderStatus.UNKNOWN.value)
         order.status = OrderStatus.UNKNOWN.value
         activity_record(
@@ -218,7 +216,12 @@ def order_reject(*, order: Order, reason: str, message: str, now: datetime) -> O
     if bot.consecutive_failures >= settings.MAX_CONSECUTIVE_FAILURES:
         from bots.services import bot_pause
 
-        bot_pause(bot=bot, reason=f"{bot.consecutive_failures} failed orders in a row; last: {reason}", at=now)
+        bot_pause(
+            bot=bot,
+            reason=f"{bot.consecutive_failures} failed orders in a row; last: {reason}",
+            at=now,
+            code="order_failures",
+        )
     return order
 
 
@@ -270,13 +273,15 @@ def order_resolve(*, order: Order, exchange: Exchange, now: datetime) -> Order:
     """Settle an order whose outcome is unknown by asking the exchange for it."""
     try:
         result = exchange.get_order_by_client_id(order.client_order_id)
-    except Exception as exc:  # noqa: BLE001 - still unknown; try again next tick
+    except Exception as exc:
         log.warning("lookup of %s failed: %s", order.client_order_id, exc)
         return order
     if result is not None:
         return order_apply(order=order, result=result, now=now)
     if now - order.created_at >= UNKNOWN_ORDER_GIVE_UP:
-        Order.objects.filter(pk=order.pk).update(status=OrderStatus.FAILED.value, reject_message="never reached the exchange")
+        Order.objects.filter(pk=order.pk).update(
+            status=OrderStatus.FAILED.value, reject_message="never reached the exchange"
+        )
         order.refresh_from_db()
         activity_record(
             kind=Kind.ERROR,
@@ -294,8 +299,12 @@ def order_resolve(*, order: Order, exchange: Exchange, now: datetime) -> Order:
 def orders_resolve_unresolved(*, exchange_for, now: datetime) -> int:
     """Resolve every PENDING/UNKNOWN order (run at start-up and each tick)."""
     count = 0
-    open_states = [OrderStatus.PENDING.value, OrderStatus.UNKNOWN.value, OrderStatus.OPEN.value,
-                   OrderStatus.PARTIALLY_FILLED.value]
+    open_states = [
+        OrderStatus.PENDING.value,
+        OrderStatus.UNKNOWN.value,
+        OrderStatus.OPEN.value,
+        OrderStatus.PARTIALLY_FILLED.value,
+    ]
     for order in Order.objects.filter(status__in=open_states).select_related("bot"):
         order_resolve(order=order, exchange=exchange_for(order.bot), now=now)
         count += 1

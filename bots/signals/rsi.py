@@ -28,13 +28,17 @@ def rsi_score(rsi: np.ndarray, buy_threshold: float, sell_threshold: float) -> n
     """+1 at or below the buy threshold, -1 at or above the sell threshold,
     0 in the neutral zone, linear in between; NaN where RSI is NaN.
 
-    Written as a clipped buy ramp minus a clipped sell ramp: each piece is
-    monotone under floating-point rounding, so the score can never rise as RSI
-    rises, not even by one ulp at a joint (which an interpolation table can).
+    Written as a buy ramp minus a sell ramp, each clipped to [0, 1]: each piece
+    is monotone under floating-point rounding, so the score can never rise as
+    RSI rises, not even by one ulp at a joint (which an interpolation table can).
     """
     low, high = neutral_zone(buy_threshold, sell_threshold)
-    buying = np.clip((low - rsi) / (low - buy_threshold), 0.0, 1.0)
-    selling = np.clip((rsi - high) / (sell_threshold - high), 0.0, 1.0)
+    # Thresholds a few ulps apart leave a ramp of zero width: the division then
+    # gives +-inf (or NaN exactly at the threshold), which the clip and the
+    # explicit threshold tests below turn into the intended step.
+    with np.errstate(all="ignore"):
+        buying = np.where(rsi <= buy_threshold, 1.0, np.clip((low - rsi) / (low - buy_threshold), 0.0, 1.0))
+        selling = np.where(rsi >= sell_threshold, 1.0, np.clip((rsi - high) / (sell_threshold - high), 0.0, 1.0))
     return buying - selling
 
 

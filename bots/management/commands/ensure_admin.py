@@ -1,0 +1,30 @@
+"""Create the admin login once: ADMIN_USER/ADMIN_PASSWORD, or a generated password printed once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def handle(self, *args, **options) -> None:
+        user_model = get_user_model()
+        username = os.environ.get("ADMIN_USER", "admin")
+        if user_model.objects.filter(username=username).exists():
+            self.stdout.write(f"admin user {username!r} exists")
+            return
+        password = os.environ.get("ADMIN_PASSWORD", "")
+        generated = not password
+        if generated:
+            password = secrets.token_urlsafe(12)
+        user_model.objects.create_superuser(username=username, email="", password=password)
+        if generated:
+            self.stdout.write(self.style.WARNING(f"created admin user {username!r} with password: {password}"))
+            self.stdout.write("This password is shown once. Change it in the admin, or set ADMIN_PASSWORD.")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"created admin user {username!r} (password from ADMIN_PASSWORD)"))

@@ -1,0 +1,112 @@
+"""Admin for orders, trades, positions and activity (read-only) and the kill switch."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from market.services import get_market_data
+from trading.models import ActivityEvent, Heartbeat, KillSwitch, Order, Position, Trade, Tranche
+from trading.services import kill_switch_set
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the engine only: nobody edits history by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "bot",
+        "mode",
+        "side",
+        "product_id",
+        "quote_size",
+        "base_size",
+        "status",
+        "filled_size",
+        "average_price",
+        "fees",
+        "reject_reason",
+    )
+    list_filter = ("status", "side", "mode", "product_id")
+    search_fields = ("client_order_id", "exchange_order_id", "bot__name")
+    list_select_related = ("bot",)
+
+
+@admin.register(Trade)
+class TradeAdmin(ReadOnlyAdmin):
+    list_display = ("executed_at", "bot", "side", "product_id", "size", "price", "fee", "fee_currency", "realised_pnl")
+    list_filter = ("side", "product_id")
+    search_fields = ("trade_id", "bot__name")
+    list_select_related = ("bot",)
+
+
+class TrancheInline(admin.TabularInline):
+    model = Tranche
+    extra = 0
+    can_delete = False
+    readonly_fields = ("opened_at", "entry_price", "size", "cost")
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Position)
+class PositionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "bot",
+        "product_id",
+        "base_size",
+        "average_entry",
+        "cost_basis",
+        "realised_pnl",
+        "fees_paid",
+        "opened_at",
+    )
+    inlines = (TrancheInline,)
+    list_select_related = ("bot",)
+
+
+@admin.register(ActivityEvent)
+class ActivityEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "kind", "level", "bot", "message")
+    list_filter = ("kind", "level")
+    search_fields = ("message",)
+    list_select_related = ("bot",)
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ("name", "role", "host", "pid", "beat_at")
+
+
+@admin.register(KillSwitch)
+class KillSwitchAdmin(admin.ModelAdmin):
+    """Toggle the kill switch; saving goes through the service so it is recorded."""
+
+    list_display = ("__str__", "engaged", "reason", "changed_by", "changed_at")
+    fields = ("engaged", "reason")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not KillSwitch.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: KillSwitch, form, change: bool) -> None:
+        switch = kill_switch_set(
+            engaged=obj.engaged, reason=obj.reason, by=request.user.get_username(), at=get_market_data().now()
+        )
+        obj.pk = switch.pk

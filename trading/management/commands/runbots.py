@@ -1,0 +1,70 @@
+"""The ticker: evaluate every running bot every EVALUATION_INTERVAL_SECONDS."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from market.services import get_exchange, get_market_data, products_sync, sim_resume
+from trading.models import Heartbeat
+from trading.runner import Runner
+from trading.tasks import housekeeping_schedule
+
+log = logging.getLogger("trading.runbots")
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--interval", type=float, default=None, help="seconds between ticks")
+        parser.add_argument("--once", action="store_true", help="run one tick and exit")
+
+    def handle(self, *args, interval: float | None, once: bool, **options) -> None:
+        interval = interval or settings.EVALUATION_INTERVAL_SECONDS
+        if settings.MARKET_DATA == "simulated":
+            self._resume_simulation(interval)
+        market = get_market_data()
+        products_sync()
+        housekeeping_schedule()
+        exchanges = {}
+
+        def exchange_for(bot):
+            key = bool(bot.live)
+            if key not in exchanges:
+                exchanges[key] = get_exchange(live=key)
+            return exchanges[key]
+
+        runner = Runner(market=market, exchange_for=exchange_for)
+        mode = settings.TRADING_MODE.upper()
+        self.stdout.write(f"runbots: {mode} trading on {market.name} market data, every {interval:g} s")
+        if once:
+            report = runner.tick()
+            self.stdout.write(
+                f"tick at {report.market_time}: {len(report.results)} bots in {report.duration_ms:.0f} ms"
+            )
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        runner.run(interval=interval, stop=stop)
+        self.stdout.write("runbots stopped")
+
+    def _resume_simulation(self, interval: float) -> None:
+        """Carry on the simulated market from where the last ticker left it."""
+        last = None
+        for info in Heartbeat.objects.filter(role="ticker").values_list("info", flat=True):
+            t = info.get("market_time") if isinstance(info, dict) else None
+            if t and (last is None or t > last):
+                last = t
+        if last is None:
+            return
+        last_time = datetime.fromisoformat(last)
+        if get_market_data().now() - last_time > timedelta(seconds=interval * settings.SIM_SPEED * 5):
+            sim_resume(last_time)
+            log.info("simulated market resumed at %s", last_time.isoformat())
