@@ -159,7 +159,8 @@ def _decide_buy(
             return Skip(
                 SkipCode.TRANCHE_STEP,
                 f"next tranche needs the price at or below {product.round_price(ceiling)} "
-                f"({limits.trade_step_pct}% under the last buy at {position.last_buy_price}); now {position.mark_price}",
+                f"({limits.trade_step_pct}% under the last buy at {position.last_buy_price}); "
+                f"now {position.mark_price}",
             )
     room = limits.max_position_usd - position.value
     if room < product.quote_min_size:
