@@ -58,8 +58,9 @@ def fill_market_order(
     """Fill a market order completely, or raise ``FillRejected`` saying why not.
 
     A BUY is sized by ``quote_size`` (the most to spend, fee included) or by
-    ``base_size``; a SELL by ``base_size``. ``fee_rate`` and ``slippage_rate``
-    are fractions (0.006 is 0.6 %).
+    ``base_size``; a SELL by ``base_size``. Sizes are rounded down to their
+    increments before the minimums are checked. ``fee_rate`` and
+    ``slippage_rate`` are fractions (0.006 is 0.6 %).
     """
     side = Side(side)
     _require_decimals(
@@ -72,14 +73,14 @@ def fill_market_order(
     if not product.market_orders_allowed:
         raise FillRejected(FillRejected.TRADING_DISABLED, f"{pid} does not accept market orders now")
     if not (bid.is_finite() and ask.is_finite() and bid > 0 and ask > 0):
-        raise FillRejected(FillRejected.INVALID_PRICE, f"{pid} has no usable quote (bid {bid}, ask {ask})")
+        raise FillRejected(FillRejected.INVALID_PRICE, f"{pid} has no usable quote (bid {bid:f}, ask {ask:f})")
     if (quote_size is None) == (base_size is None):
         raise FillRejected(FillRejected.INVALID_SIZE, "give exactly one of quote_size and base_size")
     if side is Side.SELL and quote_size is not None:
         raise FillRejected(FillRejected.INVALID_SIZE, "a market SELL is sized in base (base_size)")
     size = quote_size if quote_size is not None else base_size
     if not size.is_finite() or size <= 0:
-        raise FillRejected(FillRejected.INVALID_SIZE, f"order size must be a positive number, got {size}")
+        raise FillRejected(FillRejected.INVALID_SIZE, f"order size must be a positive number, got {size:f}")
 
     # Wide enough that products of prices and sizes are exact.
     with localcontext() as ctx:
@@ -94,7 +95,7 @@ def fill_market_order(
         else:
             price = quantize_down(bid * (1 - slippage_rate), product.price_increment)
             if price <= 0:
-                raise FillRejected(FillRejected.INVALID_PRICE, f"{pid}: bid {bid} after slippage is not a price")
+                raise FillRejected(FillRejected.INVALID_PRICE, f"{pid}: bid {bid:f} after slippage is not a price")
             base = _check_base(product, product.round_base(base_size))
         value = base * price
         _check_quote(product, value)
@@ -123,14 +124,14 @@ def _check_base(product: Product, base: Decimal) -> Decimal:
     if base <= 0 or base < product.base_min_size:
         raise FillRejected(
             FillRejected.BELOW_MIN_SIZE,
-            f"{product.product_id}: size {base} {product.base_currency} is below the minimum of "
-            f"{product.base_min_size} {product.base_currency}",
+            f"{product.product_id}: size {base:f} {product.base_currency} is below the minimum of "
+            f"{product.base_min_size:f} {product.base_currency}",
         )
     if base > product.base_max_size:
         raise FillRejected(
             FillRejected.ABOVE_MAX_SIZE,
-            f"{product.product_id}: size {base} {product.base_currency} is above the maximum of "
-            f"{product.base_max_size} {product.base_currency}",
+            f"{product.product_id}: size {base:f} {product.base_currency} is above the maximum of "
+            f"{product.base_max_size:f} {product.base_currency}",
         )
     return base
 
@@ -139,14 +140,14 @@ def _check_quote(product: Product, value: Decimal) -> None:
     if value < product.quote_min_size:
         raise FillRejected(
             FillRejected.BELOW_MIN_SIZE,
-            f"{product.product_id}: order value {value} {product.quote_currency} is below the minimum of "
-            f"{product.quote_min_size} {product.quote_currency}",
+            f"{product.product_id}: order value {value:f} {product.quote_currency} is below the minimum of "
+            f"{product.quote_min_size:f} {product.quote_currency}",
         )
     if value > product.quote_max_size:
         raise FillRejected(
             FillRejected.ABOVE_MAX_SIZE,
-            f"{product.product_id}: order value {value} {product.quote_currency} is above the maximum of "
-            f"{product.quote_max_size} {product.quote_currency}",
+            f"{product.product_id}: order value {value:f} {product.quote_currency} is above the maximum of "
+            f"{product.quote_max_size:f} {product.quote_currency}",
         )
 
 

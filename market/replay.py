@@ -51,7 +51,7 @@ class ReplayMarket:
             raise ValueError("candle times must be strictly increasing, without duplicates")
         if np.any(times % g):
             raise ValueError(f"candle times must fall on {self.granularity.short} boundaries in UNIX time")
-        if not Decimal("0") <= spread_rate < 1:
+        if not isinstance(spread_rate, Decimal) or not Decimal("0") <= spread_rate < 1:
             raise ValueError(f"spread_rate must be in [0, 1), got {spread_rate}")
         self._product = product
         self.clock = clock
@@ -80,31 +80,26 @@ class ReplayMarket:
         return series[lo : max(lo, hi)]
 
     def ticker(self, product_id: str) -> Ticker:
-        self.product(product_id)
-        price, at = self._price(self.now())
+        now = self.now()
+        price = self.price_at(product_id, now)
         if not self.spread_rate:
-            return Ticker(product_id, price, price, price, at)
+            return Ticker(product_id, price, price, price, now)
         inc = self._product.price_increment
         half = price * self.spread_rate / 2
-        return Ticker(product_id, quantize_down(price - half, inc), quantize_up(price + half, inc), price, at)
+        return Ticker(product_id, quantize_down(price - half, inc), quantize_up(price + half, inc), price, now)
 
     def price_at(self, product_id: str, t: datetime) -> Decimal:
         """The price known at ``t``: the open of the candle ``t`` falls in, else the last close."""
         self.product(product_id)
-        return self._price(t)[0]
-
-    def _price(self, t: datetime) -> tuple[Decimal, datetime]:
         series, g = self._series[self.granularity], self.granularity.seconds
         s = unix_seconds(t, "t")
         i = int(np.searchsorted(series.time, s, side="right")) - 1
         if i < 0:
             first = datetime.fromtimestamp(int(series.time[0]), UTC)
             raise ValueError(f"{t.isoformat()} is before the replay's first candle at {first.isoformat()}")
-        opened = int(series.time[i])
         # Inside a candle only its open is known; past its end (a gap, or the series' end) its close.
-        value, at = (series.open[i], opened) if s < opened + g else (series.close[i], opened + g)
-        price = Decimal(float(value)).quantize(self._product.price_increment, rounding=ROUND_HALF_EVEN)
-        return price, datetime.fromtimestamp(at, UTC)
+        value = series.open[i] if s < series.time[i] + g else series.close[i]
+        return Decimal(float(value)).quantize(self._product.price_increment, rounding=ROUND_HALF_EVEN)
 
     def _at(self, granularity: Granularity) -> Candles:
         series = self._series.get(granularity)

@@ -89,9 +89,14 @@ def get_market_data() -> CachedMarketData:
 
 def market_reset() -> None:
     """Forget the process's market (tests, re-anchoring)."""
+    market_use(None)
+
+
+def market_use(market: CachedMarketData | None) -> None:
+    """Make ``market`` the process's market data (tests, replays, the backtester's live twin)."""
     global _market
     with _lock:
-        _market = None
+        _market = market
 
 
 def get_exchange(*, live: bool = False) -> Exchange:

@@ -218,27 +218,22 @@ class SimulatedMarket:
         )
 
     def ticker(self, product_id: str) -> Ticker:
-        """Best bid and ask at ``now()`` around the last point of the path, a few bps apart."""
+        """Best bid and ask at ``now()`` around the path's price, a few bps apart."""
         spec = self._spec(product_id)
         now = self.now()
-        price, at = self._price(product_id, now)
+        price = self.price_at(product_id, now)
         inc = spec.product.price_increment
         half = price * spec.spread / 2
-        return Ticker(product_id, quantize_down(price - half, inc), quantize_up(price + half, inc), price, at)
+        return Ticker(product_id, quantize_down(price - half, inc), quantize_up(price + half, inc), price, now)
 
     def price_at(self, product_id: str, t: datetime) -> Decimal:
-        """The path's price at ``t`` (its last point at or before ``t``); does not consult the clock."""
-        self._spec(product_id)
-        return self._price(product_id, t)[0]
-
-    def _price(self, product_id: str, t: datetime) -> tuple[Decimal, datetime]:
+        """The path's last point at or before ``t``; a pure function of time, so it ignores the clock."""
+        inc = self._spec(product_id).product.price_increment
         i = math.floor((unix_seconds(t, "t") - self._t0) / STEP)
         if i < 0:
             raise ValueError(f"{t.isoformat()} is before the simulated market's epoch {self.epoch.isoformat()}")
         value = self._points(product_id, i, i + 1)[0][0]
-        inc = _SPECS[product_id].product.price_increment
-        price = Decimal(float(value)).quantize(inc, rounding=ROUND_HALF_EVEN)
-        return price, datetime.fromtimestamp(self._t0 + i * STEP, UTC)
+        return Decimal(float(value)).quantize(inc, rounding=ROUND_HALF_EVEN)
 
     def _spec(self, product_id: str) -> _Spec:
         try:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from market.types import Side
 
 ZERO = Decimal("0")
+COST_PLACES = Decimal("0.000000000001")  # the decimal places of Tranche.cost and Position.cost_basis
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def apply_fill(state: PositionState, fill: FillRecord) -> tuple[PositionState, D
     fee = fill.fee_in_quote
     if fill.side is Side.BUY:
         size = fill.base_delta
-        cost = fill.price * fill.size + fee
+        # All the quote paid: a base-currency fee is already in it, through the smaller size received.
+        cost = -fill.quote_delta
         lot = Lot(fill.trade_id, fill.time, fill.price, size, cost)
         new = replace(state, lots=(*state.lots, lot), fees_paid=state.fees_paid + fee, last_buy_price=fill.price)
         return new, ZERO
@@ -107,7 +109,9 @@ def apply_fill(state: PositionState, fill: FillRecord) -> tuple[PositionState, D
             lots.append(lot)
             continue
         take = min(lot.size, to_sell)
-        part_cost = lot.cost if take == lot.size else lot.cost * take / lot.size
+        # Split on the 12 places the rows store, so the sold and the kept parts add up to the lot's cost
+        # exactly (a bare division rounds at 28 digits and the books drift).
+        part_cost = lot.cost if take == lot.size else (lot.cost * take / lot.size).quantize(COST_PLACES)
         cost_sold += part_cost
         to_sell -= take
         if take < lot.size:

@@ -6,11 +6,13 @@ so each function here reproduces TA-Lib's output values and NaN positions
 The one deliberate difference is RSI on a series that has not moved at all:
 see ``wilder_rsi``.
 
-The recursive filters (EMA, Wilder's smoothing) cannot be vectorised with
-numpy, so they run as small numba kernels: the backtester feeds them hundreds
-of thousands of candles, and the live path calls them every tick. ``cache=True``
-stores the compiled code beside this module, so only the first run on a fresh
-install pays for compilation.
+The loops run as small numba kernels. The recursive filters (EMA, Wilder's
+smoothing) cannot be vectorised with numpy at all, and the running sum and the
+crossing scan are one pass where numpy needs several temporary arrays. The
+backtester feeds them hundreds of thousands of candles and the live path calls
+them every tick. ``cache=True`` stores the compiled code beside this module
+(or in the user's cache directory, or ``NUMBA_CACHE_DIR``), so only the first
+run on a fresh install pays for compilation.
 
 Inputs are 1-D float series without NaN; a NaN inside the series propagates
 forward, as it does in TA-Lib.
@@ -32,6 +34,8 @@ def _as_series(x: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def _sma(x: np.ndarray, n: int) -> np.ndarray:
     out = np.full(len(x), np.nan)
+    if n < 1:
+        return out
     total = 0.0
     for i in range(len(x)):
         total += x[i]
@@ -116,10 +120,10 @@ def _wilder_rsi(x: np.ndarray, n: int, flat: float) -> np.ndarray:
 def wilder_rsi(close: np.ndarray, n: int) -> np.ndarray:
     """Wilder's RSI; the first value (index ``n``) averages the first n changes.
 
-    Matches TA-Lib except where the price has not moved at all since the start
-    (average gain and loss both zero): TA-Lib reports 0, which would read as
-    "deeply oversold, buy"; a market that has not moved is neither, so this
-    reports the neutral 50.
+    Matches TA-Lib except where the average gain and loss are both zero, in
+    practice a price that has not moved since the series began: TA-Lib reports
+    0, which would read as "deeply oversold, buy"; a market that has not moved
+    is neither, so this reports the neutral 50.
     """
     return _wilder_rsi(_as_series(close), n, NEUTRAL_RSI)
 

@@ -35,7 +35,7 @@ def rsi_score(rsi: np.ndarray, buy_threshold: float, sell_threshold: float) -> n
     low, high = neutral_zone(buy_threshold, sell_threshold)
     # Thresholds a few ulps apart leave a ramp of zero width: the division then
     # gives +-inf (or NaN exactly at the threshold), which the clip and the
-    # explicit threshold tests below turn into the intended step.
+    # explicit threshold comparisons turn into the intended step.
     with np.errstate(all="ignore"):
         buying = np.where(rsi <= buy_threshold, 1.0, np.clip((low - rsi) / (low - buy_threshold), 0.0, 1.0))
         selling = np.where(rsi >= sell_threshold, 1.0, np.clip((rsi - high) / (sell_threshold - high), 0.0, 1.0))

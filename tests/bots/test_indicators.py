@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,7 @@ def test_wilder_rsi_by_hand():
 def plain_rsi(close: list[float], n: int) -> list[float | None]:
     """Wilder's RSI in exact fractions, straight from the textbook."""
     values = [Fraction(c) for c in close]
-    changes = [b - a for a, b in zip(values, values[1:])]
+    changes = [b - a for a, b in pairwise(values)]
     out: list[float | None] = [None] * len(close)
     gain = sum(max(c, 0) for c in changes[:n]) / n
     loss = sum(max(-c, 0) for c in changes[:n]) / n

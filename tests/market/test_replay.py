@@ -66,7 +66,7 @@ def test_ticker_is_the_open_of_the_current_candle():
     market = replay(base, now=at(12))
     t = market.ticker("LTC-USD")
     assert t.price == t.bid == t.ask == Decimal(base.open[2]).quantize(Decimal("0.01"))
-    assert t.time == at(10)
+    assert t.time == at(12)
     assert market.price_at("LTC-USD", at(14.99)) == t.price
 
 
@@ -136,6 +136,13 @@ def test_only_its_own_product():
     assert market.products() == [LTC]
     with pytest.raises(UnknownProduct, match="BTC-USD"):
         market.candles("BTC-USD", G5, START, at(10))
+
+
+def test_spread_rate_is_a_decimal_fraction():
+    with pytest.raises(ValueError, match="spread_rate"):
+        replay(spread_rate=0.001)
+    with pytest.raises(ValueError, match="spread_rate"):
+        replay(spread_rate=Decimal("1"))
 
 
 def test_refuses_series_it_cannot_replay():
