@@ -64,15 +64,19 @@ def _build_source() -> MarketData:
 
         state = sim_state_get()
         clock = ScaledClock(state.anchor_wall, state.anchor_market, state.speed)
+        sim = SimulatedMarket(seed=state.seed, epoch=state.epoch, clock=clock)
         if settings.SIM_CSV:
             from market.replay import ReplayMarket, load_csv
-            from market.simulated import SIMULATED_PRODUCTS
             from market.types import Granularity
 
-            candles = load_csv(settings.SIM_CSV)
-            product = SIMULATED_PRODUCTS[0]
-            return ReplayMarket(product, candles, Granularity.parse(settings.SIM_CSV_GRANULARITY), clock)
-        return SimulatedMarket(seed=state.seed, epoch=state.epoch, clock=clock)
+            # Replay real candles under the simulated product's increments.
+            return ReplayMarket(
+                sim.product(settings.SIM_CSV_PRODUCT),
+                load_csv(settings.SIM_CSV),
+                Granularity.parse(settings.SIM_CSV_GRANULARITY),
+                clock,
+            )
+        return sim
     from market.coinbase import CoinbaseMarketData
 
     return CoinbaseMarketData.from_settings()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -44,7 +44,8 @@ def lease_claim(name: str, owner: str, seconds: float) -> bool:
     if Lease.objects.filter(free, name=name).update(owner=owner, until=until):
         return True
     try:
-        Lease.objects.create(name=name, owner=owner, until=until)
+        with transaction.atomic():
+            Lease.objects.create(name=name, owner=owner, until=until)
         return True
     except IntegrityError:
         return False
