@@ -19,6 +19,7 @@ from market.exchange import Exchange, MarketData
 from market.models import Product, SimulatedMarketState
 
 _lock = threading.Lock()
+REPLAY_WARMUP_CANDLES = 300
 _market: CachedMarketData | None = None
 
 
@@ -69,13 +70,13 @@ def _build_source() -> MarketData:
             from market.replay import ReplayMarket, load_csv
             from market.types import Granularity
 
-            # Replay real candles under the simulated product's increments.
-            return ReplayMarket(
-                sim.product(settings.SIM_CSV_PRODUCT),
-                load_csv(settings.SIM_CSV),
-                Granularity.parse(settings.SIM_CSV_GRANULARITY),
-                clock,
-            )
+            # Replay real candles under the simulated product's increments,
+            # starting after enough history to warm up every indicator.
+            candles = load_csv(settings.SIM_CSV)
+            granularity = Granularity.parse(settings.SIM_CSV_GRANULARITY)
+            start = datetime.fromtimestamp(int(candles.time[0]), tz=UTC) + granularity.delta * REPLAY_WARMUP_CANDLES
+            replay_clock = ScaledClock(state.anchor_wall, start, state.speed)
+            return ReplayMarket(sim.product(settings.SIM_CSV_PRODUCT), candles, granularity, replay_clock)
         return sim
     from market.coinbase import CoinbaseMarketData
 
