@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +30,7 @@ STAT_NAMES = ("hits", "misses", "stale_served", "upstream_calls", "rate_limited"
 PRODUCTS_TTL = timedelta(hours=6)
 MAX_CACHED_CANDLES = 1500
 LOCK_SECONDS = 10
+COUNTER_FLUSH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,12 @@ class CachedMarketData:
         self.cache = caches[cache_alias]
         self.ttl = settings.MARKET_DATA_TTL_SECONDS if ttl is None else ttl
         self.prefix = f"md:{source.name}"
+        # A per-process copy of shared entries: it serves an entry only while
+        # the same freshness rules hold, so it saves round trips to the shared
+        # cache without ever serving something the shared cache would not.
+        self._local: dict[str, _Entry] = {}
+        self._pending: Counter[str] = Counter()
+        self._flushed_at = time.monotonic()
 
     # --- the port -----------------------------------------------------------
     def now(self) -> datetime:
@@ -53,14 +61,18 @@ class CachedMarketData:
 
     def products(self) -> list[Product]:
         key = f"{self.prefix}:products"
-        entry = self.cache.get(key)
         now = self._now_ts()
-        if entry is not None and now - entry.fetched_at < PRODUCTS_TTL.total_seconds():
+
+        def fresh(e: _Entry) -> bool:
+            return now - e.fetched_at < PRODUCTS_TTL.total_seconds()
+
+        entry = self._read(key, fresh)
+        if entry is not None and fresh(entry):
             self._count("hits")
             return entry.value
         self._count("misses")
         products = self._upstream(self.source.products)
-        self.cache.set(key, _Entry(now, products), None)
+        self._write(key, _Entry(now, products))
         return products
 
     def product(self, product_id: str) -> Product:
@@ -72,22 +84,30 @@ class CachedMarketData:
     def ticker(self, product_id: str) -> Ticker:
         key = f"{self.prefix}:ticker:{product_id}"
         ttl = min(self.ttl, 5.0)
-        entry = self.cache.get(key)
         now = self._now_ts()
-        if entry is not None and now - entry.fetched_at < ttl:
+
+        def fresh(e: _Entry) -> bool:
+            return now - e.fetched_at < ttl
+
+        entry = self._read(key, fresh)
+        if entry is not None and fresh(entry):
             self._count("hits")
             return entry.value
         self._count("misses")
         ticker = self._upstream(self.source.ticker, product_id)
-        self.cache.set(key, _Entry(now, ticker), None)
+        self._write(key, _Entry(now, ticker))
         return ticker
 
     def candles(self, product_id: str, granularity: Granularity, start: datetime, end: datetime) -> Candles:
         key = f"{self.prefix}:candles:{product_id}:{granularity.short}"
         now = self._now_ts()
         start_ts, end_ts = start.timestamp(), min(end.timestamp(), now)
-        entry = self.cache.get(key)
-        if entry is not None and self._covers(entry, start_ts, granularity) and self._fresh(entry, now, granularity):
+
+        def usable(e: _Entry) -> bool:
+            return self._covers(e, start_ts, granularity) and self._fresh(e, now, granularity)
+
+        entry = self._read(key, usable)
+        if entry is not None and usable(entry):
             self._count("hits")
             return _slice(entry.value, start_ts, end_ts, granularity)
         lock = f"{key}:refresh"
@@ -102,13 +122,14 @@ class CachedMarketData:
         self._count("misses")
         try:
             series = self._refresh(entry, product_id, granularity, start, now)
-            self.cache.set(key, _Entry(now, series), None)
+            self._write(key, _Entry(now, series))
         finally:
             self.cache.delete(lock)
         return _slice(series, start_ts, end_ts, granularity)
 
     # --- statistics ---------------------------------------------------------
     def stats(self) -> dict[str, float]:
+        self._flush()
         values = self.cache.get_many([f"{self.prefix}:stat:{n}" for n in STAT_NAMES])
         out = {n: int(values.get(f"{self.prefix}:stat:{n}", 0)) for n in STAT_NAMES}
         reads = out["hits"] + out["misses"] + out["stale_served"]
@@ -116,6 +137,7 @@ class CachedMarketData:
         return out
 
     def stats_reset(self) -> None:
+        self._pending.clear()
         self.cache.delete_many([f"{self.prefix}:stat:{n}" for n in STAT_NAMES])
 
     # --- internals ----------------------------------------------------------
@@ -134,7 +156,9 @@ class CachedMarketData:
     @staticmethod
     def _covers(entry: _Entry, start_ts: float, granularity: Granularity) -> bool:
         series: Candles = entry.value
-        return len(series) > 0 and series.time[0] <= start_ts + granularity.seconds
+        # The source's first candle opens at or after start_ts, less than one granularity later;
+        # a series that starts a whole candle later lacks it.
+        return len(series) > 0 and series.time[0] < start_ts + granularity.seconds
 
     def _refresh(
         self, entry: _Entry | None, product_id: str, granularity: Granularity, start: datetime, now: float
@@ -160,13 +184,36 @@ class CachedMarketData:
         finally:
             log.debug("upstream %s%s took %.1f ms", fn.__name__, args[:1], (time.perf_counter() - started) * 1000)
 
+    def _read(self, key: str, usable) -> _Entry | None:
+        """This process's copy if still usable, else the shared cache's entry."""
+        entry = self._local.get(key)
+        if entry is not None and usable(entry):
+            return entry
+        entry = self.cache.get(key)
+        if entry is not None:
+            self._local[key] = entry
+        return entry
+
+    def _write(self, key: str, entry: _Entry) -> None:
+        self.cache.set(key, entry, None)
+        self._local[key] = entry
+
     def _count(self, name: str) -> None:
-        key = f"{self.prefix}:stat:{name}"
-        try:
-            self.cache.incr(key)
-        except ValueError:
-            self.cache.add(key, 0, None)
-            self.cache.incr(key)
+        """Count locally; add to the shared counters about once a second."""
+        self._pending[name] += 1
+        if time.monotonic() - self._flushed_at >= COUNTER_FLUSH_SECONDS:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, Counter()
+        self._flushed_at = time.monotonic()
+        for name, n in pending.items():
+            key = f"{self.prefix}:stat:{name}"
+            try:
+                self.cache.incr(key, n)
+            except ValueError:
+                if not self.cache.add(key, n, None):
+                    self.cache.incr(key, n)
 
 
 def _slice(series: Candles, start_ts: float, end_ts: float, granularity: Granularity) -> Candles:

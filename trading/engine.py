@@ -213,4 +213,5 @@ def _record_skip(bot: Bot, skip: Skip, now: datetime) -> None:
     """Store the latest skip on the bot; the feed gets one event per change of reason."""
     if bot.last_skip_code != skip.code.value:
         activity_record(kind=Kind.SKIP, bot=bot, at=now, message=f"{bot.name}: {skip.reason}", data={"code": skip.code})
-    Bot.objects.filter(pk=bot.pk).update(last_skip_code=skip.code.value, last_skip_reason=skip.reason[:500])
+    if (bot.last_skip_code, bot.last_skip_reason) != (skip.code.value, skip.reason[:500]):
+        Bot.objects.filter(pk=bot.pk).update(last_skip_code=skip.code.value, last_skip_reason=skip.reason[:500])

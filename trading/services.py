@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Count, F, Max, Q, Sum
 
 from bots.models import Bot
 from market.exchange import Exchange, OrderRejected
@@ -317,9 +317,11 @@ def day_start(now: datetime) -> datetime:
 
 
 def bot_daily_counters(*, bot: Bot, now: datetime) -> tuple[int, Decimal, datetime | None]:
-    """Trades today, realised P&L today and the last trade time, on the market clock."""
-    start = day_start(now)
-    today = Order.objects.filter(bot=bot, created_at__gte=start, trades__isnull=False).distinct().count()
-    realised = Trade.objects.filter(bot=bot, executed_at__gte=start).aggregate(s=Sum("realised_pnl"))["s"]
-    last = Trade.objects.filter(bot=bot).order_by("-executed_at").values_list("executed_at", flat=True).first()
-    return today, realised or Decimal("0"), last
+    """Trades today, realised P&L today and the last trade time, on the market clock (one query)."""
+    today = Q(executed_at__gte=day_start(now))
+    row = Trade.objects.filter(bot=bot).aggregate(
+        orders=Count("order", distinct=True, filter=today),
+        realised=Sum("realised_pnl", filter=today),
+        last=Max("executed_at"),
+    )
+    return row["orders"], row["realised"] or Decimal("0"), row["last"]
