@@ -10,9 +10,7 @@ python manage.py migrate --noinput -v0
 python manage.py createcachetable
 python manage.py collectstatic --noinput -v0
 python manage.py ensure_admin
-if ! python manage.py shell -c 'from bots.models import Bot; import sys; sys.exit(0 if Bot.objects.exists() else 1)'; then
-  python manage.py seed_demo
-fi
+python manage.py seed_demo --if-empty
 
 ./scripts/stop.sh --quiet || true
 

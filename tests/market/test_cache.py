@@ -259,9 +259,13 @@ def test_products_are_fetched_once_and_served_from_cache(cached, source, clock):
     assert set(PAIRS) <= set(ids)
 
 
-def test_stats_are_kept_per_source_name_so_readers_agree(source, cached):
+def test_stats_are_shared_by_every_reader_of_one_source(source, cached):
     read(cached)
+    mine = cached.stats()  # reading the stats publishes this reader's counts
     other_reader = CachedMarketData(source, ttl=TTL)
 
-    assert other_reader.stats() == cached.stats()
-    assert cached.stats()["misses"] == 1
+    assert other_reader.stats() == mine
+    assert mine["misses"] == mine["upstream_calls"] == 1
+    read(other_reader)
+    assert other_reader.stats()["hits"] == 1
+    assert cached.stats() == other_reader.stats()

@@ -60,8 +60,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--no-start", action="store_true", help="create the bots stopped")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when any bot exists")
 
-    def handle(self, *args, no_start: bool, **options) -> None:
+    def handle(self, *args, no_start: bool, if_empty: bool, **options) -> None:
+        if if_empty and Bot.objects.exists():
+            return
         products_sync()
         now = get_market_data().now()
         for spec in DEMO_BOTS:
