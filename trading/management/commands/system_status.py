@@ -4,33 +4,29 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
 from bots.models import Bot
-from trading.models import Heartbeat, KillSwitch, Lease
-from trading.runner import TICKER_LEASE
+from trading.selectors import health_snapshot
 
 
 class Command(BaseCommand):
     help = __doc__
 
     def handle(self, *args, **options) -> None:
-        now = timezone.now()
+        health = health_snapshot()
         self.stdout.write(f"trading mode: {settings.TRADING_MODE}   market data: {settings.MARKET_DATA}")
-        switch = KillSwitch.objects.filter(pk=1).first()
-        if switch and switch.engaged:
-            self.stdout.write(self.style.ERROR(f"KILL SWITCH ENGAGED: {switch.reason}"))
-        lease = Lease.objects.filter(name=TICKER_LEASE).first()
-        holder = lease.owner if lease and lease.owner and lease.until and lease.until > now else "nobody"
-        self.stdout.write(f"ticker lease: {holder}")
+        if health.kill_switch and health.kill_switch.engaged:
+            self.stdout.write(self.style.ERROR(f"KILL SWITCH ENGAGED: {health.kill_switch.reason}"))
+        self.stdout.write(f"ticker lease: {health.ticker_lease_holder or 'nobody'}")
+        if health.unresolved_orders:
+            self.stdout.write(self.style.WARNING(f"orders with an unknown outcome: {health.unresolved_orders}"))
         self.stdout.write("heartbeats:")
-        beats = list(Heartbeat.objects.all())
-        if not beats:
+        if not health.processes:
             self.stdout.write("  none yet")
-        for beat in beats:
-            age = (now - beat.beat_at).total_seconds()
-            extra = ", ".join(f"{k}={v}" for k, v in sorted(beat.info.items()))
-            self.stdout.write(f"  {beat.name:<40} {age:6.0f} s ago  {extra}")
+        for p in health.processes:
+            extra = ", ".join(f"{k}={v}" for k, v in sorted(p.info.items()))
+            state = "" if p.alive else "  (STALE)"
+            self.stdout.write(f"  {p.name:<40} {p.age_seconds:6.0f} s ago{state}  {extra}")
         self.stdout.write("bots:")
         for bot in Bot.objects.all():
             score = "—" if bot.last_score is None else f"{bot.last_score:+.3f}"
