@@ -112,3 +112,13 @@ class SimulatedMarketState(models.Model):
 
     def __str__(self) -> str:
         return f"seed {self.seed} at {self.speed}x"
+
+
+class StreamControl(models.Model):
+    """Whether the market stream should run (one row, pk=1); the stream process obeys it."""
+
+    enabled = models.BooleanField(default=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return "stream on" if self.enabled else "stream off"
