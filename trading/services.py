@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q, Sum
 
+from autotrader.logging import redact
 from bots.models import Bot
 from market.exchange import Exchange, OrderRejected
 from market.types import ExchangeOrder, OrderStatus, Product, Side
@@ -43,6 +44,7 @@ def activity_record(
     level: str = Level.INFO,
     data: dict[str, Any] | None = None,
 ) -> ActivityEvent:
+    message = redact(message)  # exception texts end up here: never store a secret
     log.log({"info": logging.INFO, "warning": logging.WARNING}.get(level, logging.ERROR), "%s: %s", kind, message)
     return ActivityEvent.objects.create(bot=bot, kind=kind, level=level, message=message[:1000], data=data or {}, at=at)
 
