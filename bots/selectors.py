@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from bots.evaluator import Action
+from bots.evaluator import Action, Confirmation
 from bots.models import Bot
 
 
@@ -37,3 +37,17 @@ def stuck_confirmations(*, now: datetime) -> list[StuckLock]:
             seen = bot.confirmation_seen_at.isoformat() if bot.confirmation_seen_at else "never"
             found.append(StuckLock(bot, f"pending {bot.confirmation_action} not observed since {seen}"))
     return found
+
+
+def bot_confirmation(*, bot: Bot, now: datetime) -> Confirmation:
+    """The pending action's progress as of ``now`` (market time).
+
+    Worked out from the bot's stored state rather than read from its last
+    evaluation, so the time remaining keeps counting down between ticks.
+    """
+    required = timedelta(minutes=bot.confirmation_minutes)
+    action = Action(bot.confirmation_action)
+    if action is Action.HOLD or bot.confirmation_since is None:
+        return Confirmation(Action.HOLD, None, required, timedelta(0), False)
+    elapsed = max(now - bot.confirmation_since, timedelta(0))
+    return Confirmation(action, bot.confirmation_since, required, elapsed, elapsed >= required)

@@ -8,11 +8,20 @@ incrementally: only candles newer than the cached ones are fetched. One
 caller refreshes an expired entry (a lock through ``cache.add``); the others
 serve the old value meanwhile. Counters are kept in the cache too, so the
 dashboard and ``cache_stats`` see every process's numbers.
+
+Upstream calls spend a request budget shared by every process (a token
+bucket in the cache, below the exchange's published limits). A 429 or a
+temporary failure puts the whole source into back-off (exponential, with
+jitter, shared through the cache); while backing off, reads serve the last
+good value (a ticker then says ``stale=True``) and only fail when there is
+nothing cached at all.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -21,16 +30,21 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.cache import caches
 
-from market.exchange import MarketData
+from market.exchange import MarketData, RateLimited, TemporaryError
+from market.ratelimit import TokenBucket
 from market.types import Candles, Granularity, Product, Ticker, UnknownProduct
 
 log = logging.getLogger(__name__)
 
-STAT_NAMES = ("hits", "misses", "stale_served", "upstream_calls", "rate_limited", "errors")
+STAT_NAMES = ("hits", "misses", "stale_served", "upstream_calls", "rate_limited", "errors", "backoffs")
 PRODUCTS_TTL = timedelta(hours=6)
 MAX_CACHED_CANDLES = 1500
 LOCK_SECONDS = 10
 COUNTER_FLUSH_SECONDS = 1.0
+
+
+class BackingOff(TemporaryError):
+    """The source is in back-off after failures and nothing cached can stand in."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +56,16 @@ class _Entry:
 class CachedMarketData:
     """A ``MarketData`` in front of another, with a shared cache."""
 
-    def __init__(self, source: MarketData, *, cache_alias: str = "default", ttl: float | None = None) -> None:
+    def __init__(
+        self,
+        source: MarketData,
+        *,
+        cache_alias: str = "default",
+        ttl: float | None = None,
+        rate: int | None = None,
+        wall=time.time,
+        sleep=time.sleep,
+    ) -> None:
         self.source = source
         self.name = source.name
         self.cache = caches[cache_alias]
@@ -54,6 +77,12 @@ class CachedMarketData:
         self._local: dict[str, _Entry] = {}
         self._pending: Counter[str] = Counter()
         self._flushed_at = time.monotonic()
+        self.wall = wall
+        # Only a remote source has a budget to respect; the simulated market has none.
+        rate = rate or (settings.MARKET_DATA_RATE_LIMIT if getattr(source, "remote", False) else None)
+        self.limiter = (
+            TokenBucket(self.cache, f"{source.name}-public", rate=rate, wall=wall, sleep=sleep) if rate else None
+        )
 
     # --- the port -----------------------------------------------------------
     def now(self) -> datetime:
@@ -71,7 +100,13 @@ class CachedMarketData:
             self._count("hits")
             return entry.value
         self._count("misses")
-        products = self._upstream(self.source.products)
+        try:
+            products = self._upstream(self.source.products)
+        except TemporaryError:
+            if entry is None:
+                raise
+            self._count("stale_served")
+            return entry.value
         self._write(key, _Entry(now, products))
         return products
 
@@ -94,7 +129,13 @@ class CachedMarketData:
             self._count("hits")
             return entry.value
         self._count("misses")
-        ticker = self._upstream(self.source.ticker, product_id)
+        try:
+            ticker = self._upstream(self.source.ticker, product_id)
+        except TemporaryError:
+            if entry is None:
+                raise
+            self._count("stale_served")
+            return dataclasses.replace(entry.value, stale=True)
         self._write(key, _Entry(now, ticker))
         return ticker
 
@@ -123,6 +164,11 @@ class CachedMarketData:
         try:
             series = self._refresh(entry, product_id, granularity, start, now)
             self._write(key, _Entry(now, series))
+        except TemporaryError:
+            if entry is None or not self._covers(entry, start_ts, granularity):
+                raise
+            self._count("stale_served")
+            series = entry.value
         finally:
             self.cache.delete(lock)
         return _slice(series, start_ts, end_ts, granularity)
@@ -134,6 +180,13 @@ class CachedMarketData:
         out = {n: int(values.get(f"{self.prefix}:stat:{n}", 0)) for n in STAT_NAMES}
         reads = out["hits"] + out["misses"] + out["stale_served"]
         out["hit_rate"] = (out["hits"] + out["stale_served"]) / reads if reads else 0.0
+        backoff = self.cache.get(self._backoff_key) or {}
+        until = backoff.get("until", 0.0)
+        out["backing_off"] = until > self.wall()
+        out["backoff_seconds_left"] = max(0.0, until - self.wall())
+        out["consecutive_failures"] = backoff.get("failures", 0)
+        out["rate_limit_per_second"] = self.limiter.rate if self.limiter else None
+        out["rate_limit_used_this_second"] = self.limiter.used() if self.limiter else 0
         return out
 
     def stats_reset(self) -> None:
@@ -173,16 +226,45 @@ class CachedMarketData:
             merged = self._upstream(self.source.candles, product_id, granularity, start, end)
         return merged.tail(MAX_CACHED_CANDLES)
 
+    @property
+    def _backoff_key(self) -> str:
+        return f"{self.prefix}:backoff"
+
     def _upstream(self, fn, *args):
+        """Call the source within the shared budget, honouring and updating the back-off."""
+        backoff = self.cache.get(self._backoff_key) or {}
+        left = backoff.get("until", 0.0) - self.wall()
+        if left > 0:
+            raise BackingOff(f"{self.name} market data is backing off for {left:.1f} s after failures")
+        try:
+            if self.limiter is not None:
+                self.limiter.acquire()
+        except RateLimited:
+            self._count("rate_limited")
+            raise
         self._count("upstream_calls")
         started = time.perf_counter()
         try:
-            return fn(*args)
+            value = fn(*args)
+        except TemporaryError as exc:
+            self._count("rate_limited" if isinstance(exc, RateLimited) else "errors")
+            self._back_off(backoff.get("failures", 0) + 1, exc)
+            raise
         except Exception:
             self._count("errors")
             raise
         finally:
             log.debug("upstream %s%s took %.1f ms", fn.__name__, args[:1], (time.perf_counter() - started) * 1000)
+        if backoff:
+            self.cache.delete(self._backoff_key)
+        return value
+
+    def _back_off(self, failures: int, exc: Exception) -> None:
+        delay = min(settings.BACKOFF_MAX_SECONDS, settings.BACKOFF_BASE_SECONDS * 2 ** (failures - 1))
+        delay *= random.uniform(0.5, 1.0)  # jitter spreads the retries of many processes
+        self.cache.set(self._backoff_key, {"until": self.wall() + delay, "failures": failures}, None)
+        self._count("backoffs")
+        log.warning("%s market data: %s; backing off %.1f s (failure %d)", self.name, exc, delay, failures)
 
     def _read(self, key: str, usable) -> _Entry | None:
         """This process's copy if still usable, else the shared cache's entry."""

@@ -128,6 +128,7 @@ class Ticker:
     ask: Decimal
     price: Decimal
     time: datetime
+    stale: bool = False  # served from the cache while the exchange could not be reached
 
     @property
     def mid(self) -> Decimal:
