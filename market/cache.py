@@ -173,6 +173,10 @@ class CachedMarketData:
             self.cache.delete(lock)
         return _slice(series, start_ts, end_ts, granularity)
 
+    def history(self, product_id: str, granularity: Granularity, start: datetime, end: datetime) -> Candles:
+        """A one-off read of older candles for storage: upstream, within the budget, not cached."""
+        return self._upstream(self.source.candles, product_id, granularity, start, end)
+
     # --- statistics ---------------------------------------------------------
     def stats(self) -> dict[str, float]:
         self._flush()

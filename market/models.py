@@ -122,3 +122,25 @@ class StreamControl(models.Model):
 
     def __str__(self) -> str:
         return "stream on" if self.enabled else "stream off"
+
+
+class Candle(models.Model):
+    """Stored history for backtests (``manage.py fetch_candles``)."""
+
+    product_id = models.CharField(max_length=32)
+    granularity = models.CharField(max_length=4)
+    time = models.DateTimeField(help_text="Open time of the candle (UTC).")
+    open = models.DecimalField(**MONEY)
+    high = models.DecimalField(**MONEY)
+    low = models.DecimalField(**MONEY)
+    close = models.DecimalField(**MONEY)
+    volume = models.DecimalField(max_digits=40, decimal_places=12)
+
+    class Meta:
+        ordering = ["product_id", "granularity", "time"]
+        constraints = [
+            models.UniqueConstraint(fields=["product_id", "granularity", "time"], name="candle_unique_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.granularity} {self.time:%Y-%m-%d %H:%M}"

@@ -145,3 +145,64 @@ def products_sync() -> int:
                 },
             )
     return len(specs)
+
+
+HISTORY_CHUNK_CANDLES = 300
+
+
+def candles_fetch_history(*, product_id: str, granularity, start: datetime, end: datetime) -> tuple[int, int]:
+    """Store the candles of [start, end) that are not stored yet; returns (fetched, added).
+
+    Idempotent: only the missing stretches are requested, in chunks of at most
+    300 candles (one request each, within the shared request budget).
+    """
+    from decimal import Decimal
+
+    from market.models import Candle
+
+    g = granularity.seconds
+    start_ts = (int(start.timestamp()) // g) * g
+    end_ts = (int(end.timestamp()) // g) * g
+    have = set(
+        int(t.timestamp())
+        for t in Candle.objects.filter(
+            product_id=product_id,
+            granularity=granularity.short,
+            time__gte=datetime.fromtimestamp(start_ts, tz=UTC),
+            time__lt=datetime.fromtimestamp(end_ts, tz=UTC),
+        ).values_list("time", flat=True)
+    )
+    missing = [t for t in range(start_ts, end_ts, g) if t not in have]
+    market = get_market_data()
+    fetched = added = 0
+    i = 0
+    while i < len(missing):
+        chunk_start = missing[i]
+        chunk_end = min(chunk_start + HISTORY_CHUNK_CANDLES * g, end_ts)
+        series = market.history(
+            product_id,
+            granularity,
+            datetime.fromtimestamp(chunk_start, tz=UTC),
+            datetime.fromtimestamp(chunk_end, tz=UTC),
+        )
+        fetched += len(series)
+        rows = [
+            Candle(
+                product_id=product_id,
+                granularity=granularity.short,
+                time=datetime.fromtimestamp(int(t), tz=UTC),
+                open=Decimal(repr(float(o))),
+                high=Decimal(repr(float(h))),
+                low=Decimal(repr(float(lo))),
+                close=Decimal(repr(float(c))),
+                volume=Decimal(repr(float(v))),
+            )
+            for t, o, h, lo, c, v in zip(series.time, series.open, series.high, series.low, series.close, series.volume)
+            if int(t) not in have
+        ]
+        before = Candle.objects.filter(product_id=product_id, granularity=granularity.short).count()
+        Candle.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        added += Candle.objects.filter(product_id=product_id, granularity=granularity.short).count() - before
+        while i < len(missing) and missing[i] < chunk_end:
+            i += 1
+    return fetched, added

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 
@@ -147,3 +148,137 @@ def health_snapshot() -> HealthSnapshot:
     errors = list(ActivityEvent.objects.filter(level=ActivityEvent.Level.ERROR).select_related("bot")[:20])
     unresolved = Order.objects.filter(status__in=["PENDING", "UNKNOWN"]).count()
     return HealthSnapshot(processes, holder, KillSwitch.objects.filter(pk=1).first(), errors, unresolved)
+
+
+# --- the dashboard's reads ---------------------------------------------------
+LOG_NAMES = ("runner", "worker", "web")
+LOG_TAIL_BYTES = 64_000
+
+
+@dataclass(frozen=True)
+class StatusStrip:
+    """What every dashboard page shows above its content, refreshed every few seconds."""
+
+    ticker_beat_at: datetime | None
+    ticker_age_seconds: float | None
+    ticker_alive: bool
+    ticker_info: dict
+    live_bots: list[str]
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    cluster_id: str
+    host: str
+    status: str
+    workers: int
+    uptime_seconds: float | None
+    reincarnations: int
+
+
+@dataclass(frozen=True)
+class TaskQueueState:
+    """django-q2 as the health page shows it: clusters, the queue, recent outcomes."""
+
+    broker: str
+    clusters: list[ClusterState]
+    queued: int | None
+    last_success_at: datetime | None
+    failures: list[tuple[str, datetime, str]]
+    schedules: list[tuple[str, datetime | None]]
+
+
+def status_strip() -> StatusStrip:
+    """The newest ticker heartbeat and the running bots that trade real money (two queries)."""
+    now = timezone.now()
+    beat = Heartbeat.objects.filter(role="ticker").order_by("-beat_at").first()
+    age = (now - beat.beat_at).total_seconds() if beat else None
+    live: list[str] = []
+    if settings.TRADING_MODE == "live":
+        live = list(Bot.objects.filter(live=True, status=Bot.Status.RUNNING).values_list("name", flat=True))
+    return StatusStrip(
+        ticker_beat_at=beat.beat_at if beat else None,
+        ticker_age_seconds=age,
+        ticker_alive=age is not None and age < HEARTBEAT_STALE_SECONDS and bool(beat.info.get("lease", True)),
+        ticker_info=beat.info if beat else {},
+        live_bots=live,
+    )
+
+
+def orders_recent(*, bot: Bot, limit: int = 20) -> list[Order]:
+    """The bot's newest orders first (index on bot, -created_at)."""
+    return list(Order.objects.filter(bot=bot).order_by("-created_at", "-id")[:limit])
+
+
+def trades_recent(*, bot: Bot, limit: int = 20) -> list[Trade]:
+    """The bot's newest fills first (index on bot, -executed_at)."""
+    return list(Trade.objects.filter(bot=bot).order_by("-executed_at", "-id")[:limit])
+
+
+def trades_between(*, bot: Bot, start: datetime, end: datetime) -> list[Trade]:
+    """The bot's fills from ``start`` to ``end``, oldest first: the chart's markers."""
+    return list(
+        Trade.objects.filter(bot=bot, executed_at__gte=start, executed_at__lte=end).order_by("executed_at", "id")
+    )
+
+
+def task_queue_state() -> TaskQueueState:
+    """django-q2's clusters (from the broker's stats), queue length, recent failures and schedules."""
+    from django_q.brokers import get_broker
+    from django_q.models import Failure, Schedule, Success
+    from django_q.status import Stat
+
+    from autotrader.logging import redact
+
+    broker = get_broker()
+    clusters = [
+        ClusterState(
+            cluster_id=str(stat.cluster_id),
+            host=stat.host,
+            status=str(stat.status),
+            workers=len(stat.workers),
+            uptime_seconds=stat.uptime() if stat.tob else None,
+            reincarnations=stat.reincarnations,
+        )
+        for stat in Stat.get_all(broker=broker)
+    ]
+    try:
+        queued = broker.queue_size()
+    except Exception:  # a broker that is down is shown as unknown, not as a crashed page
+        queued = None
+    last = Success.objects.order_by("-stopped").values_list("stopped", flat=True).first()
+    failures = [
+        (f.name or f.func, f.stopped, _last_line(redact(str(f.result or ""))))
+        for f in Failure.objects.order_by("-stopped")[:5]
+    ]
+    schedules = [(s.name or s.func, s.next_run) for s in Schedule.objects.order_by("next_run")[:20]]
+    return TaskQueueState(broker.info(), clusters, queued, last, failures, schedules)
+
+
+def _last_line(text: str) -> str:
+    rows = text.strip().splitlines()
+    return rows[-1][:300] if rows else ""
+
+
+def log_tail(*, name: str, lines: int = 200) -> list[str]:
+    """The last lines of ``LOG_DIR/<name>.log`` with secrets scrubbed; [] when there is no such log.
+
+    Only the end of the file is read, so a large log costs what a small one does.
+    """
+    from autotrader.logging import redact
+
+    if name not in LOG_NAMES:
+        raise ValueError(f"unknown log {name!r}; choose one of {', '.join(LOG_NAMES)}")
+    path = settings.LOG_DIR / f"{name}.log"
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, 2)
+            fh.seek(max(0, size - LOG_TAIL_BYTES))
+            data = fh.read()
+    except FileNotFoundError:
+        return []
+    # Redact the whole block before splitting: a private key spans lines.
+    rows = redact(data.decode("utf-8", "replace")).splitlines()
+    if size > LOG_TAIL_BYTES:
+        rows = rows[1:]  # the first line was cut in half
+    return rows[-lines:]
