@@ -101,7 +101,7 @@ class Tranche(models.Model):
     """An open part of a position: what remains of one buy."""
 
     position = models.ForeignKey(Position, on_delete=models.CASCADE, related_name="tranches")
-    trade = models.ForeignKey(Trade, on_delete=models.PROTECT, related_name="+")
+    trade = models.ForeignKey(Trade, on_delete=models.CASCADE, related_name="+")
     entry_price = models.DecimalField(**MONEY)
     size = models.DecimalField(**MONEY)
     cost = models.DecimalField(**MONEY)
