@@ -191,6 +191,7 @@ MARKET_DATA = env_choice("MARKET_DATA", "simulated", ("simulated", "coinbase"))
 EVALUATION_INTERVAL_SECONDS = env_float("EVALUATION_INTERVAL_SECONDS", 10.0, minimum=0.1)
 MARKET_DATA_TTL_SECONDS = env_float("MARKET_DATA_TTL_SECONDS", 30.0, minimum=0.0)
 # Coinbase allows about 10 public requests/s per IP: stay below it.
+COINBASE_WS_URL = env_str("COINBASE_WS_URL", "wss://advanced-trade-ws.coinbase.com")
 MARKET_DATA_RATE_LIMIT = env_int("MARKET_DATA_RATE_LIMIT", 8, minimum=1)
 BACKOFF_BASE_SECONDS = env_float("BACKOFF_BASE_SECONDS", 1.0, minimum=0.0)
 BACKOFF_MAX_SECONDS = env_float("BACKOFF_MAX_SECONDS", 120.0, minimum=0.0)
@@ -210,6 +211,22 @@ RUNNER_LEASE_SECONDS = env_float("RUNNER_LEASE_SECONDS", 60.0, minimum=1.0)
 for _name, _value in (("PAPER_FEE_RATE", PAPER_FEE_RATE), ("PAPER_SLIPPAGE_RATE", PAPER_SLIPPAGE_RATE)):
     if not 0 <= _value < 1:
         raise ImproperlyConfigured(f"{_name} must be a fraction between 0 and 1, got {_value}")
+
+# --- Coinbase -------------------------------------------------------------
+# Credentials: the COINBASE_API_KEY/COINBASE_API_SECRET pair or a CDP key file,
+# never both; market.coinbase.credentials checks them when the adapter is built.
+COINBASE_API_KEY = env_str("COINBASE_API_KEY", "").strip()
+COINBASE_API_SECRET = env_str("COINBASE_API_SECRET", "")
+COINBASE_KEY_FILE = env_str("COINBASE_KEY_FILE", "").strip()
+COINBASE_BASE_URL = env_str("COINBASE_BASE_URL", "api.coinbase.com").strip().removeprefix("https://").rstrip("/")
+COINBASE_CA_BUNDLE = env_str("COINBASE_CA_BUNDLE", "").strip()
+COINBASE_TIMEOUT_SECONDS = env_float("COINBASE_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+if not COINBASE_BASE_URL or "://" in COINBASE_BASE_URL or "/" in COINBASE_BASE_URL:
+    raise ImproperlyConfigured(
+        f"COINBASE_BASE_URL must be a host[:port] such as api.coinbase.com (HTTPS is implied), got {COINBASE_BASE_URL!r}"
+    )
+if COINBASE_CA_BUNDLE and not Path(COINBASE_CA_BUNDLE).is_file():
+    raise ImproperlyConfigured(f"COINBASE_CA_BUNDLE {COINBASE_CA_BUNDLE!r} is not a file")
 
 # --- Logging --------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -18,6 +18,8 @@ from bots.signals.base import Signal
 from market.types import Granularity
 
 MAX_TOTAL_WEIGHT = 1.0
+# Keep a bot's history inside one market-data cache entry (market.cache keeps 1,500 candles).
+MAX_HISTORY_CANDLES = 1000
 WEIGHTS_TOO_HIGH = "enabled signal weights total {total:.4g}, more than 1.0"
 UNKNOWN_SIGNAL = "unknown signal {name!r}; known signals: {known}"
 
@@ -71,9 +73,15 @@ class BotConfig:
 
     @property
     def history_needed(self) -> int:
-        """Candles to load so every enabled signal has a value (with warm-up)."""
+        """Candles to load so every enabled signal has a value, and a settled one.
+
+        Settled (``Signal.settle_candles``): the live value no longer depends on
+        where the window starts, so it equals the backtester's value over the
+        whole series. Capped below the market-data cache's series length.
+        """
         need = max((sig.min_candles() for _, sig in self.built), default=1)
-        return max(need * 3, 100)
+        settled = max((sig.min_candles() + sig.settle_candles() for _, sig in self.built), default=1)
+        return max(need * 3, 100, min(settled, MAX_HISTORY_CANDLES))
 
 
 def _coerce(param, raw: Any, path: str, errors: dict[str, str]) -> Any:

@@ -1,8 +1,10 @@
 """The evaluator: signals -> one score, an action, a temperature, a confirmation.
 
 Pure: it sees a frozen config, a candle series, the confirmation carried over
-from the previous evaluation and the time, and returns a value. Live trading,
-paper trading and the backtester all call ``evaluate``.
+from the previous evaluation and the time, and returns a value. Live and paper
+trading call ``evaluate``; the per-candle rules inside it (weighing the
+scores, the action, the confirmation step) live in ``trading.rules``, which
+the backtester's compiled loop calls too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from bots.config import BotConfig
 from market.types import Candles
+from trading import rules
 
 
 class Action(enum.StrEnum):
@@ -49,12 +52,12 @@ def temperature_of(score: float) -> Temperature:
     return Temperature.FROZEN
 
 
+ACTIONS = {rules.HOLD: Action.HOLD, rules.BUY: Action.BUY, rules.SELL: Action.SELL}
+ACTION_CODES = {action: code for code, action in ACTIONS.items()}
+
+
 def action_of(score: float, buy_threshold: float, sell_threshold: float) -> Action:
-    if score >= buy_threshold:
-        return Action.BUY
-    if score <= sell_threshold:
-        return Action.SELL
-    return Action.HOLD
+    return ACTIONS[rules.action_code(score, buy_threshold, sell_threshold)]
 
 
 @dataclass(frozen=True)
@@ -173,17 +176,28 @@ def confirm(
     A hold or a change of action resets the window; an action must then be
     observed continuously for ``window`` before it is confirmed (0 = at once).
     """
-    note = None
+    since_us, elapsed_us, confirmed, restarted = rules.confirm_step(
+        ACTION_CODES[action],
+        ACTION_CODES[state.action],
+        rules.micros(state.since),
+        rules.micros(state.seen_at),
+        rules.micros(now),
+        rules.micros_of(window),
+        rules.micros_of(stale_after),
+    )
     if action is Action.HOLD:
         return Confirmation(Action.HOLD, None, window, timedelta(0), False), None
-    since = state.since
-    if state.action is not action or since is None:
-        since = now
-    elif state.seen_at is not None and now - state.seen_at > stale_after:
+    note = None
+    if restarted:
         note = f"confirmation of {action.value} restarted: not observed since {state.seen_at.isoformat()}"
-        since = now
-    elapsed = max(now - since, timedelta(0))
-    return Confirmation(action, since, window, elapsed, elapsed >= window), note
+    since = state.since if since_us == rules.micros(state.since) else now
+    return Confirmation(action, since, window, timedelta(microseconds=elapsed_us), confirmed), note
+
+
+def confirmation_timing(config: BotConfig) -> tuple[timedelta, timedelta]:
+    """The confirmation window and how long a pending action may go unobserved before it restarts."""
+    window = timedelta(minutes=config.confirmation_minutes)
+    return window, max(2 * config.granularity.delta, window, timedelta(minutes=2))
 
 
 def evaluate(config: BotConfig, candles: Candles, state: ConfirmationState, now: datetime) -> Evaluation:
@@ -207,12 +221,10 @@ def evaluate(config: BotConfig, candles: Candles, state: ConfirmationState, now:
         if score is not None and not math.isfinite(score):
             score = None
         if score is not None:
-            weighted += spec.weight * score
-            total_weight += spec.weight
+            weighted, total_weight = rules.weigh(weighted, total_weight, spec.weight, score)
         breakdown.append(SignalBreakdown(spec.name, spec.weight, score, 0.0, result.indicators, result.reason))
         reasons.append(f"{spec.name}: {result.reason}")
-    score = weighted / total_weight if total_weight > 0 else 0.0
-    score = max(-1.0, min(1.0, score))
+    score = rules.combined_score(weighted, total_weight)
     breakdown = [
         SignalBreakdown(
             b.name,
@@ -229,8 +241,7 @@ def evaluate(config: BotConfig, candles: Candles, state: ConfirmationState, now:
     elif total_weight == 0:
         reasons.append("no enabled signal had enough data; holding")
     action = action_of(score, config.buy_threshold, config.sell_threshold) if total_weight > 0 else Action.HOLD
-    window = timedelta(minutes=config.confirmation_minutes)
-    stale_after = max(2 * config.granularity.delta, window, timedelta(minutes=2))
+    window, stale_after = confirmation_timing(config)
     confirmation, note = confirm(action, state, now, window, stale_after)
     if note:
         reasons.append(note)

@@ -1,4 +1,4 @@
-"""Writes of the bots app: create, update, start, stop, pause, reset."""
+"""Writes of the bots app: create, update, start, stop, pause, reset, delete."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import ProtectedError
 
+from autotrader.exceptions import Conflict
 from bots.evaluator import Action
 from bots.models import Bot
 from trading.models import ActivityEvent
@@ -72,3 +74,17 @@ def bot_reset_confirmation(*, bot: Bot, at: datetime, why: str = "reset by hand"
     bot.refresh_from_db()
     activity_record(kind=Kind.CONFIRMATION, bot=bot, at=at, message=f"{bot.name}: confirmation cleared ({why})")
     return bot
+
+
+BOT_HAS_HISTORY = "{name} has placed orders; its history is kept, so stop it instead of deleting it"
+
+
+def bot_delete(*, bot: Bot, at: datetime) -> None:
+    """Delete a bot that never placed an order; one that did keeps its orders and fills."""
+    name = bot.name
+    try:
+        with transaction.atomic():
+            bot.delete()
+    except ProtectedError as exc:
+        raise Conflict(BOT_HAS_HISTORY.format(name=name)) from exc
+    activity_record(kind=Kind.STATE, at=at, message=f"{name} deleted")

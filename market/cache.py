@@ -173,6 +173,10 @@ class CachedMarketData:
             self.cache.delete(lock)
         return _slice(series, start_ts, end_ts, granularity)
 
+    def put_ticker(self, ticker: Ticker) -> None:
+        """Store a ticker pushed by the market stream, so reads need no REST call."""
+        self._write(f"{self.prefix}:ticker:{ticker.product_id}", _Entry(self._now_ts(), ticker))
+
     def history(self, product_id: str, granularity: Granularity, start: datetime, end: datetime) -> Candles:
         """A one-off read of older candles for storage: upstream, within the budget, not cached."""
         return self._upstream(self.source.candles, product_id, granularity, start, end)

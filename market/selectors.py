@@ -15,6 +15,7 @@ from market.types import UnknownProduct
 
 if TYPE_CHECKING:
     from market.cache import CachedMarketData
+    from market.types import Candles, Granularity
 
 
 def product_exists(product_id: str) -> bool:
@@ -96,3 +97,36 @@ def candles_stored(product_id: str, granularity: str, start: datetime | None = N
     t = np.array([int(r[0].timestamp()) for r in rows], dtype=np.int64)
     cols = np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float64)
     return Candles(t, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3], cols[:, 4])
+
+
+MAX_CANDLES = 1000
+
+
+def market_candles(
+    *,
+    market: CachedMarketData,
+    product_id: str,
+    granularity: Granularity,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 300,
+) -> Candles:
+    """The newest ``limit`` closed candles in [start, end), read through the market-data cache.
+
+    Only the span the answer needs is asked of the market, whatever ``start``
+    says, so a request for ten years costs what a request for ``limit`` does.
+    Raises UnknownProduct for a pair the market does not list.
+    """
+    from market.types import Candles
+
+    market.product(product_id)
+    now = market.now()
+    end = min(end, now) if end is not None else now
+    try:
+        earliest = end - granularity.delta * limit
+    except OverflowError:  # before year 1: nothing to read there anyway
+        earliest = datetime.min.replace(tzinfo=end.tzinfo)
+    start = max(start, earliest) if start is not None else earliest
+    if start >= end:
+        return Candles.empty()
+    return market.candles(product_id, granularity, start, end).tail(limit)

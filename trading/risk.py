@@ -1,7 +1,11 @@
 """The risk gate: turn an evaluation into an order intent or a reasoned skip.
 
-Pure, like the evaluator: live, paper and backtest runs call ``decide`` with
-plain values. Every refusal is a ``Skip`` whose reason the activity feed shows.
+Pure, like the evaluator. The rules themselves (their order, the sizing
+arithmetic, the tranche step, cooldown, trades per day, the daily loss limit)
+live in ``trading.rules``, written once: ``decide`` calls them on Decimal
+values and the backtester's compiled loop calls them on fixed-point integers.
+This module turns their verdict into an ``OrderIntent`` or a ``Skip`` whose
+reason the activity feed shows.
 
 Sizing rule (documented in the README): a buy spends between half and all of
 ``position_size_usd``, linear in how far the score is past the buy threshold
@@ -16,12 +20,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Context, Decimal, localcontext
 
-from bots.evaluator import Action, Evaluation
+from bots.evaluator import ACTION_CODES, Action, Evaluation
 from market.types import Product, Side
+from trading import rules
 
-HALF = Decimal("0.5")
+HUNDRED = Decimal(100)
 
 
 class SkipCode(enum.StrEnum):
@@ -91,102 +96,150 @@ class Skip:
     pause: bool = False
 
 
+SKIPS = {
+    rules.KILL_SWITCH: SkipCode.KILL_SWITCH,
+    rules.DAILY_LOSS: SkipCode.DAILY_LOSS,
+    rules.NO_FUNDS: SkipCode.NO_FUNDS,
+    rules.UNCONFIRMED: SkipCode.UNCONFIRMED,
+    rules.SKIP_HOLD: SkipCode.HOLD,
+    rules.MAX_TRADES: SkipCode.MAX_TRADES,
+    rules.COOLDOWN: SkipCode.COOLDOWN,
+    rules.TRANCHE_STEP: SkipCode.TRANCHE_STEP,
+    rules.MAX_POSITION: SkipCode.MAX_POSITION,
+    rules.BELOW_MINIMUM: SkipCode.BELOW_MINIMUM,
+    rules.NOTHING_TO_SELL: SkipCode.NOTHING_TO_SELL,
+    rules.PRODUCT_DISABLED: SkipCode.PRODUCT_DISABLED,
+}
+# Wide enough that every product of a size and a price in the rules is exact.
+_EXACT = Context(prec=60)
+
+
 def precheck(position: PositionView, balances: Balances, limits: Limits) -> Skip | None:
     """Before any signal math: is there anything this bot could do at all?"""
-    if limits.kill_switch:
+    product = limits.product
+    code = rules.precheck_code(
+        limits.kill_switch,
+        balances.quote_available,
+        product.quote_min_size,
+        position.base_size,
+        balances.base_available,
+        product.base_min_size,
+    )
+    if code == rules.KILL_SWITCH:
         return Skip(SkipCode.KILL_SWITCH, "kill switch is on: no new orders")
-    can_buy = balances.quote_available >= limits.product.quote_min_size
-    can_sell = min(position.base_size, balances.base_available) >= limits.product.base_min_size
-    if not can_buy and not can_sell:
+    if code == rules.NO_FUNDS:
         return Skip(
             SkipCode.NO_FUNDS,
-            f"cannot buy ({balances.quote_available} {limits.product.quote_currency} free, minimum "
-            f"{limits.product.quote_min_size}) and nothing to sell; signals not computed",
+            f"cannot buy ({balances.quote_available} {product.quote_currency} free, minimum "
+            f"{product.quote_min_size}) and nothing to sell; signals not computed",
         )
     return None
 
 
 def buy_budget(score: float, limits: Limits) -> Decimal:
-    """Half of position_size_usd at the buy threshold, all of it at +1."""
-    threshold = Decimal(str(limits.buy_threshold))
-    excess = (Decimal(str(score)) - threshold) / (Decimal(1) - threshold) if threshold < 1 else Decimal(1)
-    excess = min(max(excess, Decimal(0)), Decimal(1))
-    return limits.position_size_usd * (HALF + HALF * excess)
+    """Half of position_size_usd at the buy threshold, all of it at +1 (in billionths, exactly)."""
+    with localcontext(_EXACT):
+        return limits.position_size_usd * rules.buy_fraction_nano(score, limits.buy_threshold) / rules.NANO
 
 
 def decide(
     evaluation: Evaluation, position: PositionView, balances: Balances, limits: Limits, now: datetime
 ) -> OrderIntent | Skip:
-    """Apply the risk rules in a fixed order; the first that refuses wins."""
+    """Apply the risk rules (``trading.rules.decide_order``) in their fixed order; the first that refuses wins."""
     product = limits.product
-    if limits.kill_switch:
-        return Skip(SkipCode.KILL_SWITCH, "kill switch is on: no new orders")
-    if limits.daily_loss_limit_usd > 0 and limits.realised_pnl_today <= -limits.daily_loss_limit_usd:
+    c = evaluation.confirmation
+    step = limits.trade_step_pct
+    with localcontext(_EXACT):
+        code, quote_size, base_size = rules.decide_order(
+            ACTION_CODES[evaluation.action],
+            c.confirmed,
+            limits.kill_switch,
+            product.market_orders_allowed,
+            limits.daily_loss_limit_usd,
+            limits.realised_pnl_today,
+            limits.max_trades_per_day,
+            limits.trades_today,
+            limits.last_trade_at is not None,
+            rules.micros(now) - rules.micros(limits.last_trade_at),
+            rules.micros_of(limits.cooldown),
+            rules.buy_fraction_nano(evaluation.score, limits.buy_threshold),
+            limits.position_size_usd,
+            limits.max_position_usd,
+            balances.quote_available,
+            position.base_size,
+            balances.base_available,
+            position.mark_price,
+            position.last_buy_price is not None,
+            position.last_buy_price or Decimal(0),
+            step,
+            HUNDRED,
+            product.quote_increment,
+            product.quote_min_size,
+            product.base_increment,
+            product.base_min_size,
+        )
+    if code == rules.ORDER:
+        if evaluation.action is Action.BUY:
+            size = quote_size.quantize(product.quote_increment)
+            reason = f"buy {size} {product.quote_currency} at score {evaluation.score:+.3f}"
+            return OrderIntent(Side.BUY, size, None, reason)
+        size = base_size.quantize(product.base_increment)
+        return OrderIntent(Side.SELL, None, size, f"sell {size} {product.base_currency} (whole position)")
+    return _skip(SKIPS[code], evaluation, position, balances, limits, now, quote_size)
+
+
+def _skip(
+    code: SkipCode,
+    evaluation: Evaluation,
+    position: PositionView,
+    balances: Balances,
+    limits: Limits,
+    now: datetime,
+    quote_size: Decimal,
+) -> Skip:
+    """The refusal with its reason, worded for the activity feed."""
+    product, c = limits.product, evaluation.confirmation
+    if code is SkipCode.KILL_SWITCH:
+        return Skip(code, "kill switch is on: no new orders")
+    if code is SkipCode.DAILY_LOSS:
         return Skip(
-            SkipCode.DAILY_LOSS,
+            code,
             f"daily loss limit reached: realised {limits.realised_pnl_today} today, limit "
             f"-{limits.daily_loss_limit_usd}",
             pause=True,
         )
-    if evaluation.action is Action.HOLD:
-        return Skip(SkipCode.HOLD, f"hold: score {evaluation.score:+.3f} is between the thresholds")
-    c = evaluation.confirmation
-    if not c.confirmed:
-        return Skip(
-            SkipCode.UNCONFIRMED,
-            f"waiting for confirmation: {c.action.value} held {_fmt(c.elapsed)} of {_fmt(c.required)}",
-        )
-    if not product.market_orders_allowed:
-        return Skip(SkipCode.PRODUCT_DISABLED, f"{product.product_id} does not accept market orders now")
-    if limits.max_trades_per_day and limits.trades_today >= limits.max_trades_per_day:
-        return Skip(SkipCode.MAX_TRADES, f"{limits.trades_today} trades today, the daily maximum")
-    if limits.last_trade_at is not None and now - limits.last_trade_at < limits.cooldown:
+    if code is SkipCode.HOLD:
+        return Skip(code, f"hold: score {evaluation.score:+.3f} is between the thresholds")
+    if code is SkipCode.UNCONFIRMED:
+        return Skip(code, f"waiting for confirmation: {c.action.value} held {_fmt(c.elapsed)} of {_fmt(c.required)}")
+    if code is SkipCode.PRODUCT_DISABLED:
+        return Skip(code, f"{product.product_id} does not accept market orders now")
+    if code is SkipCode.MAX_TRADES:
+        return Skip(code, f"{limits.trades_today} trades today, the daily maximum")
+    if code is SkipCode.COOLDOWN:
         left = limits.cooldown - (now - limits.last_trade_at)
-        return Skip(SkipCode.COOLDOWN, f"cooling down after the last trade: {_fmt(left)} left")
-    if evaluation.action is Action.BUY:
-        return _decide_buy(evaluation, position, balances, limits)
-    return _decide_sell(position, balances, limits)
-
-
-def _decide_buy(
-    evaluation: Evaluation, position: PositionView, balances: Balances, limits: Limits
-) -> OrderIntent | Skip:
-    product = limits.product
-    if position.base_size > 0 and position.last_buy_price is not None:
-        step = limits.trade_step_pct / Decimal(100)
-        ceiling = position.last_buy_price * (Decimal(1) - step)
-        if position.mark_price > ceiling:
-            return Skip(
-                SkipCode.TRANCHE_STEP,
-                f"next tranche needs the price at or below {product.round_price(ceiling)} "
-                f"({limits.trade_step_pct}% under the last buy at {position.last_buy_price}); "
-                f"now {position.mark_price}",
-            )
-    room = limits.max_position_usd - position.value
-    if room < product.quote_min_size:
+        return Skip(code, f"cooling down after the last trade: {_fmt(left)} left")
+    if code is SkipCode.TRANCHE_STEP:
+        ceiling = position.last_buy_price * (Decimal(1) - limits.trade_step_pct / HUNDRED)
         return Skip(
-            SkipCode.MAX_POSITION,
+            code,
+            f"next tranche needs the price at or below {product.round_price(ceiling)} "
+            f"({limits.trade_step_pct}% under the last buy at {position.last_buy_price}); "
+            f"now {position.mark_price}",
+        )
+    if code is SkipCode.MAX_POSITION:
+        return Skip(
+            code,
             f"position worth {position.value.quantize(Decimal('0.01'))} is at the maximum {limits.max_position_usd}",
         )
-    budget = min(buy_budget(evaluation.score, limits), room, balances.quote_available)
-    size = budget.quantize(product.quote_increment, rounding=ROUND_DOWN)
-    if size < product.quote_min_size:
+    if code is SkipCode.NOTHING_TO_SELL:
+        return Skip(code, "sell signal but no position to sell")
+    if evaluation.action is Action.BUY:
         return Skip(
-            SkipCode.BELOW_MINIMUM,
-            f"buy of {size} {product.quote_currency} is below the minimum {product.quote_min_size}",
+            code, f"buy of {quote_size} {product.quote_currency} is below the minimum {product.quote_min_size}"
         )
-    return OrderIntent(Side.BUY, size, None, f"buy {size} {product.quote_currency} at score {evaluation.score:+.3f}")
-
-
-def _decide_sell(position: PositionView, balances: Balances, limits: Limits) -> OrderIntent | Skip:
-    product = limits.product
     held = min(position.base_size, balances.base_available)
-    if held <= 0:
-        return Skip(SkipCode.NOTHING_TO_SELL, "sell signal but no position to sell")
-    size = product.round_base(held)
-    if size < product.base_min_size or size * position.mark_price < product.quote_min_size:
-        return Skip(SkipCode.BELOW_MINIMUM, f"position of {held} {product.base_currency} is below the minimum order")
-    return OrderIntent(Side.SELL, None, size, f"sell {size} {product.base_currency} (whole position)")
+    return Skip(code, f"position of {held} {product.base_currency} is below the minimum order")
 
 
 def _fmt(delta: timedelta) -> str:

@@ -282,3 +282,87 @@ def log_tail(*, name: str, lines: int = 200) -> list[str]:
     if size > LOG_TAIL_BYTES:
         rows = rows[1:]  # the first line was cut in half
     return rows[-lines:]
+
+
+# --- the API's lists -----------------------------------------------------------
+def _window(qs: QuerySet, field: str, start: datetime | None, end: datetime | None) -> QuerySet:
+    """Rows with ``field`` in [start, end)."""
+    if start is not None:
+        qs = qs.filter(**{f"{field}__gte": start})
+    if end is not None:
+        qs = qs.filter(**{f"{field}__lt": end})
+    return qs
+
+
+def trade_list(
+    *,
+    bot_id: int | None = None,
+    product_id: str | None = None,
+    side: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[Trade]:
+    """Fills, newest first, filtered by bot, pair, side and execution time."""
+    qs = Trade.objects.select_related("bot").order_by("-executed_at", "-id")
+    if bot_id is not None:
+        qs = qs.filter(bot_id=bot_id)
+    if product_id:
+        qs = qs.filter(product_id=product_id.upper())
+    if side:
+        qs = qs.filter(side=side.upper())
+    return _window(qs, "executed_at", start, end)
+
+
+def order_list(
+    *,
+    bot_id: int | None = None,
+    product_id: str | None = None,
+    side: str | None = None,
+    status: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[Order]:
+    """Orders, newest first, filtered by bot, pair, side, status and decision time."""
+    qs = Order.objects.select_related("bot").order_by("-created_at", "-id")
+    if bot_id is not None:
+        qs = qs.filter(bot_id=bot_id)
+    if product_id:
+        qs = qs.filter(product_id=product_id.upper())
+    if side:
+        qs = qs.filter(side=side.upper())
+    if status:
+        qs = qs.filter(status=status.upper())
+    return _window(qs, "created_at", start, end)
+
+
+def position_list(
+    *, bot_id: int | None = None, product_id: str | None = None, open_only: bool = False
+) -> QuerySet[Position]:
+    """Positions with their bot (for the mark price) and open tranches, by bot name."""
+    qs = Position.objects.select_related("bot").prefetch_related("tranches").order_by("bot__name", "id")
+    if bot_id is not None:
+        qs = qs.filter(bot_id=bot_id)
+    if product_id:
+        qs = qs.filter(product_id=product_id.upper())
+    if open_only:
+        qs = qs.exclude(base_size=0)
+    return qs
+
+
+def activity_list(
+    *,
+    bot_id: int | None = None,
+    kind: str | None = None,
+    level: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[ActivityEvent]:
+    """The activity feed, newest first, filtered by bot, kind, level and market time."""
+    qs = ActivityEvent.objects.select_related("bot").order_by("-at", "-id")
+    if bot_id is not None:
+        qs = qs.filter(bot_id=bot_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if level:
+        qs = qs.filter(level=level)
+    return _window(qs, "at", start, end)

@@ -7,13 +7,12 @@ API's behaviour is read in one place rather than spread over REST_FRAMEWORK.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
@@ -28,6 +27,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from autotrader.api.errors import ErrorSerializer, exception_handler
+from autotrader.logging import redact
 
 # Database ids are signed 64-bit integers; a larger one cannot name a row and
 # must not reach the database driver (SQLite raises OverflowError on it).
@@ -111,10 +111,12 @@ class ApiAutoSchema(AutoSchema):
 
     Documented so that clients (and schemathesis) can rely on every status
     the API answers: 401/403 everywhere, 400 where there is input, 404 where
-    the path names something, 429 on writes, and a view's own ``api_errors``.
+    the path names something, 429 on writes, and a view's own `api_errors`.
     """
 
-    def get_operation(self, path, path_regex, path_prefix, method, registry):  # noqa: ANN001, ANN201
+    def get_operation(
+        self, path: str, path_regex: str, path_prefix: str, method: str, registry: Any
+    ) -> dict[str, Any] | None:
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
@@ -124,11 +126,11 @@ class ApiAutoSchema(AutoSchema):
         }
         has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
         if operation.get("requestBody") or has_query:
-            codes["400"] = "Invalid input; ``extra.fields`` names each bad field."
+            codes["400"] = "Invalid input; `extra.fields` names each bad field."
         if "{" in path:
             codes["404"] = "No such object."
         if method.upper() not in SAFE_METHODS:
-            codes["429"] = "Too many writes; retry after the ``Retry-After`` seconds."
+            codes["429"] = "Too many writes; retry after the `Retry-After` seconds."
         codes.update(getattr(self.view, "api_errors", {}))
         ref = self.resolve_serializer(ErrorSerializer, "response").ref
         for code, description in codes.items():
@@ -161,7 +163,7 @@ class ApiView(APIView):
     schema = ApiAutoSchema()
     api_errors: dict[str, str] = {}
 
-    def get_exception_handler(self):  # noqa: ANN201
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
         return exception_handler
 
     def paginate(self, items: QuerySet | Sequence, serializer_class: type[serializers.Serializer]) -> Response:
@@ -173,16 +175,17 @@ class ApiView(APIView):
 
 def get_object(model: type[Model] | QuerySet, pk: Any, **filters: Any) -> Any:
     """The row with this id, or 404 for an unknown, malformed or out-of-range id."""
+    qs = model.objects.all() if isinstance(model, type) else model
+    missing = exceptions.NotFound(f"No {qs.model._meta.verbose_name} with id {pk}.")
     try:
         value = int(pk)
     except (TypeError, ValueError):
-        raise Http404 from None
+        raise missing from None
     if not 1 <= value <= MAX_ID:
-        raise Http404
-    qs = model.objects.all() if isinstance(model, type) else model
+        raise missing
     obj = qs.filter(pk=value, **filters).first()
     if obj is None:
-        raise Http404
+        raise missing
     return obj
 
 
@@ -238,3 +241,29 @@ class FiniteFloatField(serializers.FloatField):
 def id_filter(**kwargs: Any) -> serializers.IntegerField:
     """A query parameter holding a database id."""
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, **kwargs)
+
+
+def redacted(value: Any) -> Any:
+    """``value`` with every string scrubbed of secrets (keys, JWTs, PEM blocks)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redacted(v) for v in value]
+    return value
+
+
+class RedactedCharField(serializers.CharField):
+    """Text that may quote an exchange or an exception: never shows a secret."""
+
+    def to_representation(self, value: Any) -> str:
+        return redact(super().to_representation(value))
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class RedactedJSONField(serializers.JSONField):
+    """Free-form details (event data, heartbeat info), secrets scrubbed."""
+
+    def to_representation(self, value: Any) -> Any:
+        return redacted(value)

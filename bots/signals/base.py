@@ -93,6 +93,17 @@ class Signal:
         """Candles needed before the first score exists."""
         raise NotImplementedError
 
+    def settle_candles(self) -> int:
+        """Candles beyond ``min_candles`` after which the score no longer depends on where the series began.
+
+        A recursive indicator (an EMA, Wilder's smoothing) never forgets its
+        seed, it only fades it. The live path sees a window of recent candles,
+        the backtester the whole series; once the seed has faded below double
+        precision (``forget_candles``) both compute the same value, the one a
+        charting tool shows. 0 for a signal without such memory.
+        """
+        return 0
+
     def series(self, candles: Candles) -> SignalSeries:
         raise NotImplementedError
 
@@ -116,6 +127,13 @@ class Signal:
         if score is None:
             return SignalResult(self.name, None, indicators, f"insufficient data: {self.label} has no value yet")
         return SignalResult(self.name, score, indicators, self.describe(indicators, score))
+
+
+def forget_candles(decay: float) -> int:
+    """Steps until a weight shrinking by ``decay`` per step falls under double precision (2**-53)."""
+    if decay <= 0:
+        return 0
+    return math.ceil(53 * math.log(2) / -math.log(decay))
 
 
 REGISTRY: dict[str, type[Signal]] = {}

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from bots.signals.base import Param, Signal, SignalSeries, register
+from bots.signals.base import Param, Signal, SignalSeries, forget_candles, register
 from bots.signals.indicators import macd, recent_zero_crosses
 from market.types import Candles
 
@@ -54,6 +54,11 @@ class MACDSignal(Signal):
     def min_candles(self) -> int:
         # TA-Lib's MACD starts all three outputs where the signal line starts.
         return self.p["slow_period"] + self.p["signal_period"] - 1
+
+    def settle_candles(self) -> int:
+        # The slow EMA fades its seed slowest; the signal line's EMA starts over from the MACD line.
+        slow, signal = self.p["slow_period"], self.p["signal_period"]
+        return forget_candles((slow - 1) / (slow + 1)) + forget_candles((signal - 1) / (signal + 1))
 
     def series(self, candles: Candles) -> SignalSeries:
         line, signal, histogram = macd(

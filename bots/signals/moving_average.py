@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from bots.signals.base import Param, Signal, SignalSeries, register
+from bots.signals.base import Param, Signal, SignalSeries, forget_candles, register
 from bots.signals.indicators import ema, recent_zero_crosses, sma
 from market.types import Candles
 
@@ -55,6 +55,11 @@ class MovingAverageSignal(Signal):
 
     def min_candles(self) -> int:
         return self.p["slow_period"]
+
+    def settle_candles(self) -> int:
+        # A simple average forgets exactly; an EMA fades its seed.
+        slow = self.p["slow_period"]
+        return forget_candles((slow - 1) / (slow + 1)) if self.p["ma_type"] == "ema" else 0
 
     def series(self, candles: Candles) -> SignalSeries:
         average = AVERAGES[self.p["ma_type"]]

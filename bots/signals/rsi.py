@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from bots.signals.base import Param, Signal, SignalSeries, register
+from bots.signals.base import Param, Signal, SignalSeries, forget_candles, register
 from bots.signals.indicators import wilder_rsi
 from market.types import Candles
 
@@ -62,6 +62,10 @@ class RSISignal(Signal):
 
     def min_candles(self) -> int:
         return self.p["period"] + 1
+
+    def settle_candles(self) -> int:
+        # Wilder's smoothing keeps (period - 1) / period of the previous average.
+        return forget_candles(1 - 1 / self.p["period"])
 
     def series(self, candles: Candles) -> SignalSeries:
         rsi = wilder_rsi(candles.close, self.p["period"])

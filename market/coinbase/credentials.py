@@ -96,7 +96,7 @@ def normalise_secret(secret: str) -> str:
     secret = secret.strip()
     if len(secret) >= 2 and secret[0] == secret[-1] and secret[0] in "'\"":
         secret = secret[1:-1].strip()
-    return secret.replace("\\r\\n", "\n").replace("\\n", "\n")
+    return secret.replace("\\r\\n", "\n").replace("\\n", "\n").strip()
 
 
 def _checked_key(secret: str, source: str) -> str:

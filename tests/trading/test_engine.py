@@ -128,39 +128,45 @@ def test_expired_lease_can_be_taken(make_bot, market, wallet, settings):
     assert tick(bot, market, wallet, owner="me").outcome == "ordered"
 
 
-class SlowMarket:
-    """The real cached market, but candle reads take a while (to overlap two runners)."""
+class HeldMarket:
+    """The real cached market, but a candle read waits until the test lets it go.
+
+    That holds the first evaluation inside its lease while a second one tries.
+    """
 
     def __init__(self, market):
         self._market = market
         self.name = market.name
+        self.inside = threading.Event()
+        self.release = threading.Event()
 
     def __getattr__(self, name):
         return getattr(self._market, name)
 
     def candles(self, *args):
-        time.sleep(0.3)
+        self.inside.set()
+        assert self.release.wait(10)
         return self._market.candles(*args)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_runners_at_once_never_evaluate_one_bot_twice(make_bot, market, wallet):
     bot = make_bot(score=1.0)
-    slow = SlowMarket(market)
+    held = HeldMarket(market)
     now = market.now()
-    results = []
-    barrier = threading.Barrier(2)
-
-    def run(owner):
-        barrier.wait()
-        results.append(bot_tick(bot.pk, market=slow, exchange_for=lambda b: wallet, now=now, owner=owner).outcome)
-
-    threads = [threading.Thread(target=run, args=(f"runner-{i}",)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(results) == ["busy", "ordered"]
+    first = []
+    runner_a = threading.Thread(
+        target=lambda: first.append(
+            bot_tick(bot.pk, market=held, exchange_for=lambda b: wallet, now=now, owner="runner-a").outcome
+        )
+    )
+    runner_a.start()
+    assert held.inside.wait(10)  # runner A is evaluating, holding the lease
+    second = bot_tick(bot.pk, market=market, exchange_for=lambda b: wallet, now=now, owner="runner-b")
+    held.release.set()
+    runner_a.join(10)
+    assert second.outcome == "busy"
+    assert first == ["ordered"]
     assert Order.objects.count() == PaperOrder.objects.count() == 1
 
 

@@ -44,7 +44,8 @@ def signed(value: Any, places: int = 2) -> str:
     if d is None:
         return DASH
     text = f"{d:+,.{int(places)}f}"
-    return text.replace("+0.", "0.", 1) if d.is_zero() else text
+    # Whatever rounds to zero is shown unsigned: "+0.000" would read as a gain.
+    return text[1:] if text.strip("+-0.,") == "" else text
 
 
 @register.filter
