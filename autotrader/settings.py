@@ -191,6 +191,7 @@ MARKET_DATA = env_choice("MARKET_DATA", "simulated", ("simulated", "coinbase"))
 EVALUATION_INTERVAL_SECONDS = env_float("EVALUATION_INTERVAL_SECONDS", 10.0, minimum=0.1)
 MARKET_DATA_TTL_SECONDS = env_float("MARKET_DATA_TTL_SECONDS", 30.0, minimum=0.0)
 # Coinbase allows about 10 public requests/s per IP: stay below it.
+MARKET_TICKER_TTL_SECONDS = env_float("MARKET_TICKER_TTL_SECONDS", 15.0, minimum=0.0)
 COINBASE_WS_URL = env_str("COINBASE_WS_URL", "wss://advanced-trade-ws.coinbase.com")
 MARKET_DATA_RATE_LIMIT = env_int("MARKET_DATA_RATE_LIMIT", 8, minimum=1)
 BACKOFF_BASE_SECONDS = env_float("BACKOFF_BASE_SECONDS", 1.0, minimum=0.0)

@@ -7,6 +7,7 @@ cache lets through.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,19 +27,28 @@ from autotrader.api.base import (
     UtcDateTimeField,
     validated_query,
 )
+from market.cache import CachedMarketData
 from market.selectors import MAX_CANDLES, market_candles, market_data_health
 from market.services import get_exchange, get_market_data
 from market.stream import stream_set_enabled, stream_status
-from market.types import Candles, Granularity, Product, Ticker
+from market.types import Candles, Granularity, Product, Ticker, UnknownProduct
 from trading.models import Order
 
-PRODUCT_ID = OpenApiParameter(
-    "product_id", str, OpenApiParameter.PATH, description="A trading pair, e.g. BTC-USD.", pattern=r"^[A-Za-z0-9-]+$"
-)
+PRODUCT_ID = OpenApiParameter("product_id", str, OpenApiParameter.PATH, description="A trading pair, e.g. BTC-USD.")
 
 
-def _pair(product_id: str) -> str:
-    return product_id.strip().upper()
+PAIR_PATTERN = re.compile(r"^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$")
+
+
+def _listed(market: CachedMarketData, product_id: str) -> Product:
+    """The pair, if the market lists it: a 404 before any cache key or upstream call is spent on it."""
+    pair = product_id.strip().upper()
+    if PAIR_PATTERN.match(pair):
+        try:
+            return market.product(pair)
+        except UnknownProduct:
+            pass
+    raise NotFound(f"No trading pair {pair[:40]!r} on this market; see /api/v1/market/products.")
 
 
 # --- products and tickers ------------------------------------------------------
@@ -85,7 +96,8 @@ class TickerApi(ApiView):
     @extend_schema(tags=["market"], parameters=[PRODUCT_ID], responses=TickerSerializer)
     def get(self, request: Request, product_id: str) -> Response:
         """Best bid and ask now (through the cache)."""
-        ticker: Ticker = get_market_data().ticker(_pair(product_id))
+        market = get_market_data()
+        ticker: Ticker = market.ticker(_listed(market, product_id).product_id)
         data = {**ticker.__dict__, "mid": ticker.mid, "stale": bool(getattr(ticker, "stale", False))}
         return Response(TickerSerializer(data).data)
 
@@ -148,12 +160,12 @@ class CandlesApi(ApiView):
         """Closed OHLCV candles, oldest first: the newest ``limit`` of [start, end)."""
         query = validated_query(request, CandleFilterSerializer)
         market = get_market_data()
-        pair = _pair(product_id)
-        candles = market_candles(market=market, product_id=pair, **query)
+        product = _listed(market, product_id)
+        candles = market_candles(market=market, product_id=product.product_id, **query)
         data = {
-            "product_id": pair,
+            "product_id": product.product_id,
             "granularity": query["granularity"].short,
-            "candles": _candle_rows(candles, market.product(pair)),
+            "candles": _candle_rows(candles, product),
         }
         return Response(CandlesSerializer(data).data)
 

@@ -118,7 +118,7 @@ class CachedMarketData:
 
     def ticker(self, product_id: str) -> Ticker:
         key = f"{self.prefix}:ticker:{product_id}"
-        ttl = min(self.ttl, 5.0)
+        ttl = min(self.ttl, settings.MARKET_TICKER_TTL_SECONDS)
         now = self._now_ts()
 
         def fresh(e: _Entry) -> bool:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
-from market.paper import PaperExchange
 from market.selectors import market_data_health
 from trading.runner import Runner
 from trading.services import activity_record
@@ -48,17 +46,18 @@ def test_the_log_tail_shows_the_end_of_the_chosen_log_without_secrets(htmx, sett
 
 def test_a_missing_log_says_so(htmx, settings, tmp_path, demo):
     settings.LOG_DIR = tmp_path
-    assert "The web log is empty or missing" in htmx(reverse("dashboard:log_tail_panel"), data={"log": "web"}).content.decode()
+    assert (
+        "The web log is empty or missing"
+        in htmx(reverse("dashboard:log_tail_panel"), data={"log": "web"}).content.decode()
+    )
 
 
 def test_upstream_calls_per_minute_come_from_samples_of_the_shared_counters(market, clock):
     first = market_data_health(market=market, wall=1000.0)
     assert first.upstream_per_minute is None  # one sample: no rate yet
-    exchange = PaperExchange(market, fee_rate=Decimal("0"), slippage_rate=Decimal("0"))
     before = market.stats()["upstream_calls"]
     for _ in range(3):
         clock.advance(timedelta(minutes=1))
-        exchange.balances()
         market.ticker("BTC-USD")
     calls = market.stats()["upstream_calls"] - before
     assert calls > 0

@@ -25,7 +25,9 @@ def test_the_kill_switch_is_not_engaged_without_the_confirmation_box(client, dem
 
 def test_engaging_shows_the_banner_and_records_who_and_why(client, demo, trader):
     response = client.post(
-        reverse("dashboard:kill_switch_change"), {"engaged": "on", "reason": "flash crash", "confirm": "on"}, follow=True
+        reverse("dashboard:kill_switch_change"),
+        {"engaged": "on", "reason": "flash crash", "confirm": "on"},
+        follow=True,
     )
     assert response.redirect_chain == [(reverse("dashboard:overview"), 302)]
     html = response.content.decode()

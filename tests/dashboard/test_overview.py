@@ -100,7 +100,11 @@ def test_a_live_bot_is_unmistakable(client, demo, settings):
 
 
 def test_the_kill_switch_banner_shows_on_every_page_while_engaged(client, htmx, demo, market):
-    urls = [reverse("dashboard:overview"), reverse("dashboard:health"), reverse("dashboard:bot_detail", args=[demo[0].pk])]
+    urls = [
+        reverse("dashboard:overview"),
+        reverse("dashboard:health"),
+        reverse("dashboard:bot_detail", args=[demo[0].pk]),
+    ]
     for url in urls:
         assert "KILL SWITCH ENGAGED" not in client.get(url).content.decode()
     kill_switch_set(engaged=True, reason="exchange outage", at=market.now())

@@ -1,0 +1,39 @@
+"""How the dashboard prints numbers: one place, one way."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from trading.templatetags.dashboard import duration, money, price, score_gauge, signed, size, tone
+
+
+def test_money_and_signed_numbers():
+    assert money(Decimal("1234.5")) == "1,234.50"
+    assert money(None) == "—"
+    assert signed(Decimal("12.3")) == "+12.30"
+    assert signed(-0.25, 3) == "-0.250"
+    assert signed(0.0001, 3) == "0.000"  # rounds to zero: no sign, no false gain
+    assert tone(Decimal("-1")) == "down" and tone(0) == "flat" and tone("2") == "up"
+
+
+def test_prices_keep_the_decimals_their_size_needs():
+    assert price(Decimal("97123.456")) == "97,123.46"
+    assert price(Decimal("2.345678")) == "2.3457"
+    assert price(Decimal("0.123456789")) == "0.123457"
+    assert size(Decimal("0.00123000")) == "0.00123" and size(Decimal("5")) == "5"
+
+
+def test_durations():
+    assert duration(timedelta(minutes=4, seconds=10)) == "4m 10s"
+    assert duration(7500) == "2h 05m"
+    assert duration(-3) == "0s"
+
+
+def test_the_score_gauge_fills_from_the_middle_to_the_score():
+    buy = score_gauge(0.5, 0.3, -0.3)
+    assert buy["fill_left"] == 50 and buy["fill_width"] == 25 and buy["side"] == "up"
+    assert buy["buy_at"] == 65 and buy["sell_at"] == 35
+    sell = score_gauge(-1.0, 0.3, -0.3)
+    assert sell["fill_left"] == 0 and sell["fill_width"] == 50 and sell["marker"] == 0
+    assert score_gauge(None, 0.3, -0.3)["known"] is False
