@@ -39,6 +39,7 @@ def test_two_processes_share_entries_and_counters(sim):
     ]
     for p in procs:
         out, err = p.communicate(timeout=120)
+        assert out.strip().endswith("done")
         assert p.returncode == 0, err[-2000:]
     stats = CachedMarketData(sim).stats()  # the shared counters of both processes
     reads = 2 * 10 * steps
