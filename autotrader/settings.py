@@ -224,7 +224,8 @@ COINBASE_CA_BUNDLE = env_str("COINBASE_CA_BUNDLE", "").strip()
 COINBASE_TIMEOUT_SECONDS = env_float("COINBASE_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 if not COINBASE_BASE_URL or "://" in COINBASE_BASE_URL or "/" in COINBASE_BASE_URL:
     raise ImproperlyConfigured(
-        f"COINBASE_BASE_URL must be a host[:port] such as api.coinbase.com (HTTPS is implied), got {COINBASE_BASE_URL!r}"
+        f"COINBASE_BASE_URL must be a host[:port] such as api.coinbase.com (HTTPS is implied), "
+        f"got {COINBASE_BASE_URL!r}"
     )
 if COINBASE_CA_BUNDLE and not Path(COINBASE_CA_BUNDLE).is_file():
     raise ImproperlyConfigured(f"COINBASE_CA_BUNDLE {COINBASE_CA_BUNDLE!r} is not a file")

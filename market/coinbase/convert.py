@@ -162,12 +162,20 @@ def order(data: dict[str, Any], fills: list[ExchangeFill]) -> ExchangeOrder:
         status = OrderStatus.PARTIALLY_FILLED
     reported = int(dec(data.get("number_of_fills")))
     got = sum((f.size for f in fills), ZERO)
-    if status.is_final and status is not OrderStatus.REJECTED and (len(fills) < reported or filled - got > SIZE_PLACES * max(len(fills), 1)):
+    if (
+        status.is_final
+        and status is not OrderStatus.REJECTED
+        and (len(fills) < reported or filled - got > SIZE_PLACES * max(len(fills), 1))
+    ):
         status = OrderStatus.PARTIALLY_FILLED
     reason = ""
     if status is OrderStatus.REJECTED:
         reason = next(
-            (str(data.get(k)) for k in ("reject_reason", "reject_message") if str(data.get(k) or "") not in NOT_A_REASON),
+            (
+                str(data.get(k))
+                for k in ("reject_reason", "reject_message")
+                if str(data.get(k) or "") not in NOT_A_REASON
+            ),
             "FAILED",
         )
     return ExchangeOrder(

@@ -302,7 +302,9 @@ def _check(size: Decimal, minimum: Decimal, maximum: Decimal, what: str, currenc
             f"{what} {size:f} {currency} (rounded down to the increment) is below the minimum of {minimum:f}",
         )
     if maximum > 0 and size > maximum:
-        raise OrderRejected(FillRejected.ABOVE_MAX_SIZE, f"{what} {size:f} {currency} is above the maximum of {maximum:f}")
+        raise OrderRejected(
+            FillRejected.ABOVE_MAX_SIZE, f"{what} {size:f} {currency} is above the maximum of {maximum:f}"
+        )
 
 
 def accepted_order_id(answer: dict[str, Any]) -> str:

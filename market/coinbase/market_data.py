@@ -101,9 +101,7 @@ class CoinbaseMarketData:
 
     def ticker(self, product_id: str) -> Ticker:
         """Best bid and ask and the last trade, from the public ticker."""
-        data = self.rest.call(
-            "get ticker", self.client.get_public_market_trades, product_id=product_id, limit=1
-        )
+        data = self.rest.call("get ticker", self.client.get_public_market_trades, product_id=product_id, limit=1)
         bid, ask = convert.dec(data.get("best_bid")), convert.dec(data.get("best_ask"))
         if bid <= 0 or ask <= 0:
             raise TemporaryError(f"Coinbase has no bid/ask for {product_id} right now")

@@ -90,9 +90,7 @@ def test_sell_by_base_fills(cb_exchange, fake_coinbase, btc):
 def test_sizes_are_rounded_down_to_the_increments_before_sending(cb_exchange, fake_coinbase, btc):
     fake_coinbase.state.available["BTC"] = Decimal("1")
     buy(cb_exchange, btc, "25.129")
-    cb_exchange.place_market_order(
-        client_order_id="s1", product=btc, side=Side.SELL, base_size=Decimal("0.123456789")
-    )
+    cb_exchange.place_market_order(client_order_id="s1", product=btc, side=Side.SELL, base_size=Decimal("0.123456789"))
     sent = [r.body["order_configuration"]["market_market_ioc"] for r in fake_coinbase.requests("POST /orders")]
     assert sent == [{"quote_size": "25.12"}, {"base_size": "0.12345678"}]
 
@@ -278,7 +276,11 @@ def test_fee_rate_is_the_taker_rate_and_cached(cb_exchange, fake_coinbase):
 def test_key_permissions(cb_exchange, fake_coinbase):
     fake_coinbase.state.permissions["can_trade"] = False
     assert cb_exchange.key_permissions() == KeyPermissions(
-        can_view=True, can_trade=False, can_transfer=False, portfolio_uuid="fake-portfolio-0001", portfolio_type="DEFAULT"
+        can_view=True,
+        can_trade=False,
+        can_transfer=False,
+        portfolio_uuid="fake-portfolio-0001",
+        portfolio_type="DEFAULT",
     )
 
 

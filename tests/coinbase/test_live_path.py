@@ -202,7 +202,9 @@ def test_restart_resolves_an_order_left_unknown(coinbase_settings, live_bot, liv
     assert_books_match(fake_coinbase, bot)
 
 
-def test_restart_fails_an_order_that_never_reached_coinbase(live_bot, live_market, cb_exchange, fake_coinbase, cb_clock):
+def test_restart_fails_an_order_that_never_reached_coinbase(
+    live_bot, live_market, cb_exchange, fake_coinbase, cb_clock
+):
     """The process died between writing the order and sending it."""
     bot = live_bot(score=1.0)
     Order.objects.create(

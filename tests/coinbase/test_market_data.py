@@ -59,7 +59,7 @@ def test_candles_beyond_350_are_paged_ascending_complete_and_exact(cb_market, fa
 
 def test_fake_refuses_more_than_350_candles_like_coinbase(cb_market):
     now = int(SIM_START.timestamp())
-    with pytest.raises(PermanentError, match="HTTP 400 INVALID_ARGUMENT: .*less than 350"):
+    with pytest.raises(PermanentError, match=r"HTTP 400 INVALID_ARGUMENT: .*less than 350"):
         cb_market.rest.call(
             "get candles",
             cb_market.client.get_public_candles,
@@ -108,5 +108,5 @@ def test_a_read_that_keeps_failing_gives_up_as_temporary(cb_market, fake_coinbas
 def test_a_slow_answer_times_out(cb_market, fake_coinbase):
     fake_coinbase.faults.add("GET /market/products/*/ticker", "delay", 0.8, times=None)
     cb_market.rest.read_retries = 0
-    with pytest.raises(TemporaryError, match="did not answer get ticker within 0.5 s"):
+    with pytest.raises(TemporaryError, match=r"did not answer get ticker within 0\.5 s"):
         cb_market.ticker("BTC-USD")

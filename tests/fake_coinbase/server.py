@@ -72,7 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.request.do_handshake()
         super().setup()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("fake coinbase: " + format, *args)
 
     def do_GET(self) -> None:
@@ -104,7 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
             if "status" in by_kind:
                 self._status_fault(entry, int(by_kind["status"].value))
                 return
-            status, answer = fake.dispatch(self, method, path, query, body, entry, {k: f.value for k, f in by_kind.items()})
+            status, answer = fake.dispatch(
+                self, method, path, query, body, entry, {k: f.value for k, f in by_kind.items()}
+            )
             if "drop" in by_kind:
                 raise _Dropped
             self._send(entry, status, "application/json", json.dumps(answer))
@@ -236,7 +238,7 @@ class FakeCoinbase:
         return 404, {"error": "NOT_FOUND", "message": "Not Found"}
 
     def _check_jwt(self, header: str, method: str, path: str) -> str:
-        """"ok", or why Coinbase would answer 401."""
+        """The string ok, or why Coinbase would answer 401."""
         if not header.startswith("Bearer "):
             return "no bearer token"
         token = header.removeprefix("Bearer ")

@@ -358,7 +358,12 @@ class CoinbaseState:
                 for c in page
             ]
             more = start + size < len(currencies)
-            return {"accounts": accounts, "has_next": more, "cursor": _cursor(start + size) if more else "", "size": len(accounts)}
+            return {
+                "accounts": accounts,
+                "has_next": more,
+                "cursor": _cursor(start + size) if more else "",
+                "size": len(accounts),
+            }
 
     def transaction_summary_json(self) -> dict[str, Any]:
         return {
@@ -469,10 +474,14 @@ class CoinbaseState:
                 return self._rejected("INSUFFICIENT_FUND", body)
             if side is Side.BUY:
                 self.available[product.quote_currency] -= value + fee
-                self.available[product.base_currency] = self.available.get(product.base_currency, Decimal("0")) + filled_base
+                self.available[product.base_currency] = (
+                    self.available.get(product.base_currency, Decimal("0")) + filled_base
+                )
             else:
                 self.available[product.base_currency] -= filled_base
-                self.available[product.quote_currency] = self.available.get(product.quote_currency, Decimal("0")) + value - fee
+                self.available[product.quote_currency] = (
+                    self.available.get(product.quote_currency, Decimal("0")) + value - fee
+                )
             order.fills = self._split(order, product, fill.price, filled_base, fee, int(faults.get("fills-lag") or 0))
             self.orders.append(order)
             return self._accepted(order, legacy="legacy-success" in faults)
@@ -619,7 +628,9 @@ class CoinbaseState:
                 self.held[currency] -= order.hold
                 self.available[currency] += order.hold
                 order.status, order.hold = "CANCELLED", Decimal("0")
-                results.append({"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": order_id})
+                results.append(
+                    {"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": order_id}
+                )
         return {"results": results}
 
     # --- for assertions ----------------------------------------------------------
