@@ -189,6 +189,9 @@ SPECTACULAR_SETTINGS = {
 TRADING_MODE = env_choice("TRADING_MODE", "paper", ("paper", "live"))
 MARKET_DATA = env_choice("MARKET_DATA", "simulated", ("simulated", "coinbase"))
 EVALUATION_INTERVAL_SECONDS = env_float("EVALUATION_INTERVAL_SECONDS", 10.0, minimum=0.1)
+# inline: the ticker evaluates every bot itself; queue: it enqueues one task per
+# bot and qcluster workers (on any hosts) evaluate them.
+EVALUATION_DISPATCH = env_choice("EVALUATION_DISPATCH", "inline", ("inline", "queue"))
 MARKET_DATA_TTL_SECONDS = env_float("MARKET_DATA_TTL_SECONDS", 30.0, minimum=0.0)
 # Coinbase allows about 10 public requests/s per IP: stay below it.
 MARKET_TICKER_TTL_SECONDS = env_float("MARKET_TICKER_TTL_SECONDS", 15.0, minimum=0.0)

@@ -102,6 +102,7 @@ def market_use(market: CachedMarketData | None) -> None:
     global _market
     with _lock:
         _market = market
+        _exchanges.clear()
 
 
 def get_exchange(*, live: bool = False) -> Exchange:
@@ -115,6 +116,21 @@ def get_exchange(*, live: bool = False) -> Exchange:
     return PaperExchange(
         get_market_data(), fee_rate=settings.PAPER_FEE_RATE, slippage_rate=settings.PAPER_SLIPPAGE_RATE
     )
+
+
+_exchanges: dict[bool, Exchange] = {}
+
+
+def exchange_for(bot) -> Exchange:
+    """The exchange for a bot (its ``live`` switch decides), one instance per process."""
+    live = bool(bot.live)
+    with _lock:
+        exchange = _exchanges.get(live)
+    if exchange is None:
+        exchange = get_exchange(live=live)
+        with _lock:
+            _exchanges[live] = exchange
+    return exchange
 
 
 def products_sync() -> int:

@@ -82,20 +82,41 @@ class TickReport:
 class Runner:
     """Drives bot evaluations on a market's clock."""
 
-    def __init__(self, *, market: MarketData, exchange_for: Callable[[Bot], Exchange], owner: str | None = None):
+    def __init__(
+        self,
+        *,
+        market: MarketData,
+        exchange_for: Callable[[Bot], Exchange],
+        owner: str | None = None,
+        dispatch: str = "inline",
+    ):
+        if dispatch not in ("inline", "queue"):
+            raise ValueError(f"dispatch must be 'inline' or 'queue', got {dispatch!r}")
         self.market = market
         self.exchange_for = exchange_for
         self.owner = owner or process_name("ticker")
+        self.dispatch = dispatch
 
     def tick(self) -> TickReport:
         """One pass over every running bot at the market's current time."""
         started = time.perf_counter()
         now = self.market.now()
         orders_resolve_unresolved(exchange_for=self.exchange_for, now=now)
-        results = [
-            bot_tick(bot_id, market=self.market, exchange_for=self.exchange_for, now=now, owner=self.owner)
-            for bot_id in Bot.objects.filter(status=Bot.Status.RUNNING).values_list("pk", flat=True)
-        ]
+        bot_ids = list(Bot.objects.filter(status=Bot.Status.RUNNING).values_list("pk", flat=True))
+        if self.dispatch == "queue":
+            # Any number of qcluster workers on any hosts evaluate; the decision
+            # time travels with the task, so a duplicate delivery is the same decision.
+            from django_q.tasks import async_task
+
+            results = []
+            for bot_id in bot_ids:
+                async_task("trading.tasks.evaluate_bot", bot_id, now.isoformat(), group="evaluate")
+                results.append(TickResult(bot_id, "enqueued"))
+        else:
+            results = [
+                bot_tick(bot_id, market=self.market, exchange_for=self.exchange_for, now=now, owner=self.owner)
+                for bot_id in bot_ids
+            ]
         report = TickReport(now.isoformat(), (time.perf_counter() - started) * 1000, results)
         heartbeat(
             "ticker",

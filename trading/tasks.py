@@ -6,6 +6,7 @@ Tasks are thin and idempotent: each may run twice (at-least-once delivery).
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from django_q.models import Schedule
 
@@ -22,6 +23,32 @@ SCHEDULES = {
     "clear stale confirmations": ("trading.tasks.confirmations_clear_stale", 5),
     "daily counters": ("trading.tasks.daily_reset", 5),
 }
+
+
+def evaluate_bot(bot_id: int, market_time: str) -> str:
+    """Evaluate one bot at the tick's market time (enqueued by the ticker in queue mode).
+
+    Safe to run twice: the bot's lease stops a concurrent run, and the
+    decision key (bot and market time) stops a second order for one decision.
+    A task that arrives long after its tick is dropped rather than trading on
+    an old decision time.
+    """
+    from django.conf import settings
+
+    from market.services import exchange_for
+    from trading.engine import bot_tick
+    from trading.runner import process_name
+
+    market = get_market_data()
+    at = datetime.fromisoformat(market_time)
+    late = market.now() - at
+    allowed = timedelta(seconds=settings.EVALUATION_INTERVAL_SECONDS * 3 * max(1.0, settings.SIM_SPEED))
+    if settings.MARKET_DATA != "simulated":
+        allowed = timedelta(seconds=settings.EVALUATION_INTERVAL_SECONDS * 3)
+    if late > allowed:
+        log.warning("dropping evaluation of bot %s for %s: %s late", bot_id, market_time, late)
+        return "stale"
+    return bot_tick(bot_id, market=market, exchange_for=exchange_for, now=at, owner=process_name("worker")).outcome
 
 
 def confirmations_clear_stale() -> int:

@@ -135,3 +135,45 @@ def test_ensure_admin_generates_and_prints_a_password_once(db, monkeypatch, caps
     out = capsys.readouterr().out
     password = out.split("password: ")[1].split()[0]
     assert get_user_model().objects.get(username="admin").check_password(password)
+
+
+# --- queue dispatch (scale-out) -------------------------------------------------
+def test_queue_dispatch_evaluates_through_tasks(make_bot, market, wallet):
+    from market.services import exchange_for
+
+    a, b = make_bot(score=1.0), make_bot(score=0.0)
+    runner = Runner(market=market, exchange_for=exchange_for, owner="t", dispatch="queue")
+    report = runner.tick()  # django-q2 runs tasks inline in the test settings
+    assert {r.outcome for r in report.results} == {"enqueued"} and len(report.results) == 2
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert a.last_evaluated_at == b.last_evaluated_at == market.now()
+    assert Order.objects.filter(bot=a).count() == 1 and not Order.objects.filter(bot=b).exists()
+
+
+def test_duplicate_task_delivery_is_one_decision(make_bot, market):
+    from market.models import PaperOrder
+    from market.paper import paper_deposit
+    from trading.tasks import evaluate_bot
+
+    paper_deposit("USD", Decimal("1000"))
+    bot = make_bot(score=1.0)
+    at = market.now().isoformat()
+    outcomes = [evaluate_bot(bot.pk, at), evaluate_bot(bot.pk, at), evaluate_bot(bot.pk, at)]
+    assert outcomes[0] == "ordered"
+    assert Order.objects.count() == PaperOrder.objects.count() == 1
+
+
+def test_late_task_is_dropped(make_bot, market, wallet, clock):
+    from trading.tasks import evaluate_bot
+
+    bot = make_bot(score=1.0)
+    at = market.now().isoformat()
+    clock.advance(timedelta(days=1))
+    assert evaluate_bot(bot.pk, at) == "stale"
+    assert not Order.objects.exists()
+
+
+def test_unknown_dispatch_is_refused(market):
+    with pytest.raises(ValueError, match="dispatch must be"):
+        Runner(market=market, exchange_for=lambda b: None, dispatch="threads")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from market.services import get_exchange, get_market_data
+from market.services import exchange_for, get_market_data
 from trading.reconcile import reconcile
 
 
@@ -16,13 +16,6 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=float, default=7, help="orders of the last N days (default 7)")
 
     def handle(self, *args, action: str, days: float, **options) -> None:
-        exchanges = {}
-
-        def exchange_for(bot):
-            if bot.live not in exchanges:
-                exchanges[bot.live] = get_exchange(live=bot.live)
-            return exchanges[bot.live]
-
         found = reconcile(exchange_for=exchange_for, now=get_market_data().now(), days=days, fix=action == "fix")
         if not found:
             self.stdout.write(self.style.SUCCESS("Orders, trades and positions match the exchange."))

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from market.services import get_exchange, get_market_data, products_sync, sim_resume
+from market.services import exchange_for, get_market_data, products_sync, sim_resume
 from trading.models import Heartbeat
 from trading.runner import Runner
 from trading.tasks import housekeeping_schedule
@@ -32,17 +32,12 @@ class Command(BaseCommand):
         market = get_market_data()
         products_sync()
         housekeeping_schedule()
-        exchanges = {}
-
-        def exchange_for(bot):
-            key = bool(bot.live)
-            if key not in exchanges:
-                exchanges[key] = get_exchange(live=key)
-            return exchanges[key]
-
-        runner = Runner(market=market, exchange_for=exchange_for)
+        runner = Runner(market=market, exchange_for=exchange_for, dispatch=settings.EVALUATION_DISPATCH)
         mode = settings.TRADING_MODE.upper()
-        self.stdout.write(f"runbots: {mode} trading on {market.name} market data, every {interval:g} s")
+        self.stdout.write(
+            f"runbots: {mode} trading on {market.name} market data, every {interval:g} s, "
+            f"evaluations {'on the task queue' if settings.EVALUATION_DISPATCH == 'queue' else 'in this process'}"
+        )
         if once:
             report = runner.tick()
             self.stdout.write(
