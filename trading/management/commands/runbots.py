@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from market.services import exchange_for, get_market_data, products_sync, sim_resume
+from trading.live import live_preflight
 from trading.models import Heartbeat
 from trading.runner import Runner
 from trading.tasks import housekeeping_schedule
@@ -32,6 +33,9 @@ class Command(BaseCommand):
         market = get_market_data()
         products_sync()
         housekeeping_schedule()
+        for result in live_preflight(exchange_for=exchange_for, market=market, now=market.now()):
+            style = self.style.WARNING if result.ok else self.style.ERROR
+            self.stdout.write(style(f"{result.bot.name}: {result.message}"))
         runner = Runner(market=market, exchange_for=exchange_for, dispatch=settings.EVALUATION_DISPATCH)
         mode = settings.TRADING_MODE.upper()
         self.stdout.write(
