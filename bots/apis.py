@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from autotrader.api.base import (
     MoneyField,
     UtcDateTimeField,
     get_object,
+    id_parameter,
     validated_query,
 )
 from autotrader.exceptions import Conflict
@@ -43,7 +44,7 @@ from market.services import get_market_data
 from market.types import Granularity
 from trading.engine import bot_evaluate_now
 
-ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The bot's id.")
+ID = id_parameter("The bot's id.")
 CONFLICT = {"409": "The bot's state forbids it (it has orders; its stored settings cannot be used)."}
 
 
@@ -276,6 +277,7 @@ class BotDetailApi(ApiView):
 
     @extend_schema(tags=["bots"], parameters=[ID], responses=BotOutputSerializer)
     def get(self, request: Request, id: int) -> Response:
+        """One bot: its settings and its live state (score, temperature, confirmation)."""
         return Response(BotOutputSerializer(get_object(Bot, id)).data)
 
     @extend_schema(tags=["bots"], parameters=[ID], request=BotInputSerializer, responses=BotOutputSerializer)

@@ -16,6 +16,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
+from bots.config import DEFAULT_SIGNAL_CONFIG
 from bots.models import Bot
 from bots.signals import REGISTRY, Param
 from market.models import Product
@@ -41,6 +42,12 @@ SIGNAL_ERROR = re.compile(r"^signal_config\.(?P<signal>\w+)(?:\.(?P<setting>\w+)
 
 def signal_field_name(signal: str, setting: str) -> str:
     return f"{signal}__{setting}"
+
+
+def _signal_names() -> list[str]:
+    """Registered signals, the default ones first in their usual order (RSI, moving average, MACD)."""
+    usual = list(DEFAULT_SIGNAL_CONFIG)
+    return sorted(REGISTRY, key=lambda name: (usual.index(name) if name in usual else len(usual), name))
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,8 @@ class BotForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         current = self.instance.signal_config if isinstance(self.instance.signal_config, dict) else {}
-        for name, cls in REGISTRY.items():
+        for name in _signal_names():
+            cls = REGISTRY[name]
             settings = current.get(name) if isinstance(current.get(name), dict) else {}
             self.fields[signal_field_name(name, "enabled")] = forms.BooleanField(
                 required=False, initial=settings.get("enabled", True) if settings else False, label="Enabled"
@@ -119,12 +127,12 @@ class BotForm(forms.ModelForm):
         return [
             SignalGroup(
                 name=name,
-                label=cls.label,
+                label=REGISTRY[name].label,
                 enabled=self[signal_field_name(name, "enabled")],
                 weight=self[signal_field_name(name, "weight")],
-                params=[self[signal_field_name(name, p.name)] for p in cls.params],
+                params=[self[signal_field_name(name, p.name)] for p in REGISTRY[name].params],
             )
-            for name, cls in REGISTRY.items()
+            for name in _signal_names()
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -135,7 +143,8 @@ class BotForm(forms.ModelForm):
     def _signal_config(self, cleaned: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """The JSON the model validates; a blank setting is left out so the model's rule for it applies."""
         config: dict[str, dict[str, Any]] = {}
-        for name, cls in REGISTRY.items():
+        for name in _signal_names():
+            cls = REGISTRY[name]
             entry: dict[str, Any] = {"enabled": bool(cleaned.get(signal_field_name(name, "enabled")))}
             for setting in ("weight", *(p.name for p in cls.params)):
                 value = cleaned.get(signal_field_name(name, setting))

@@ -34,7 +34,13 @@ from market.stream import stream_set_enabled, stream_status
 from market.types import Candles, Granularity, Product, Ticker, UnknownProduct
 from trading.models import Order
 
-PRODUCT_ID = OpenApiParameter("product_id", str, OpenApiParameter.PATH, description="A trading pair, e.g. BTC-USD.")
+PRODUCT_ID = OpenApiParameter(
+    "product_id",
+    str,
+    OpenApiParameter.PATH,
+    description="A trading pair, e.g. BTC-USD.",
+    pattern=r"^[A-Za-z0-9]+-[A-Za-z0-9]+$",
+)
 
 
 PAIR_PATTERN = re.compile(r"^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$")

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from market.services import get_market_data
-from trading.models import ActivityEvent, Heartbeat, KillSwitch, Order, Position, Trade, Tranche
+from trading.models import ActivityEvent, BacktestRun, Heartbeat, KillSwitch, Order, Position, Trade, Tranche
 from trading.services import kill_switch_set
 
 
@@ -110,3 +110,45 @@ class KillSwitchAdmin(admin.ModelAdmin):
             engaged=obj.engaged, reason=obj.reason, by=request.user.get_username(), at=get_market_data().now()
         )
         obj.pk = switch.pk
+
+
+@admin.register(BacktestRun)
+class BacktestRunAdmin(ReadOnlyAdmin):
+    """Backtests as ``manage.py backtest`` saved them; deletable, never edited."""
+
+    list_display = (
+        "created_at",
+        "name",
+        "product_id",
+        "granularity",
+        "start",
+        "end",
+        "candles",
+        "return_pct",
+        "buy_and_hold_pct",
+        "drawdown_pct",
+        "sharpe",
+        "trades",
+    )
+    list_filter = ("product_id", "granularity")
+    search_fields = ("name", "product_id")
+    list_select_related = ("bot",)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return True
+
+    @admin.display(description="return", ordering="total_return")
+    def return_pct(self, obj: BacktestRun) -> str:
+        return _pct(obj.total_return)
+
+    @admin.display(description="buy and hold", ordering="buy_and_hold_return")
+    def buy_and_hold_pct(self, obj: BacktestRun) -> str:
+        return _pct(obj.buy_and_hold_return)
+
+    @admin.display(description="max drawdown", ordering="max_drawdown")
+    def drawdown_pct(self, obj: BacktestRun) -> str:
+        return _pct(obj.max_drawdown)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:+.2f}%"

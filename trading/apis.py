@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +25,7 @@ from autotrader.api.base import (
     UtcDateTimeField,
     get_object,
     id_filter,
+    id_parameter,
     validated_query,
 )
 from market.apis import StreamSerializer
@@ -190,10 +191,11 @@ class OrderListApi(ApiView):
 class OrderDetailApi(ApiView):
     @extend_schema(
         tags=["trading"],
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="The order's id.")],
+        parameters=[id_parameter("The order's id.")],
         responses=OrderSerializer,
     )
     def get(self, request: Request, id: int) -> Response:
+        """One order with its state, fills so far and rejection reason."""
         return Response(OrderSerializer(get_object(order_list(), id)).data)
 
 
@@ -242,6 +244,7 @@ class KillSwitchInputSerializer(serializers.Serializer):
 class KillSwitchApi(ApiView):
     @extend_schema(tags=["trading"], responses=KillSwitchSerializer)
     def get(self, request: Request) -> Response:
+        """Whether the global stop is engaged, why, by whom and since when."""
         return Response(KillSwitchSerializer(kill_switch_get()).data)
 
     @extend_schema(tags=["trading"], request=KillSwitchInputSerializer, responses=KillSwitchSerializer)

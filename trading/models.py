@@ -191,3 +191,35 @@ class Lease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.owner or 'nobody'}"
+
+
+class BacktestRun(models.Model):
+    """One ``manage.py backtest``: what ran, on which data, and what came out."""
+
+    name = models.CharField(max_length=200, help_text="The bot's name or the config file.")
+    bot = models.ForeignKey("bots.Bot", on_delete=models.SET_NULL, null=True, blank=True, related_name="backtests")
+    config = models.JSONField(help_text="The bot settings that ran (signal_config, thresholds, limits).")
+    product_id = models.CharField(max_length=32)
+    granularity = models.CharField(max_length=4)
+    source = models.CharField(max_length=500, help_text="Where the candles came from.")
+    start = models.DateTimeField(help_text="Close of the first candle decided on.")
+    end = models.DateTimeField(help_text="Close of the last candle.")
+    candles = models.PositiveIntegerField()
+    starting_balance = models.DecimalField(**MONEY)
+    fee_rate = models.DecimalField(max_digits=10, decimal_places=8)
+    slippage_rate = models.DecimalField(max_digits=10, decimal_places=8)
+    total_return = models.FloatField(null=True)
+    buy_and_hold_return = models.FloatField(null=True)
+    max_drawdown = models.FloatField(null=True)
+    sharpe = models.FloatField(null=True)
+    trades = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict)
+    trade_list = models.JSONField(default=list, blank=True, help_text="Round trips: entry, exit, size, fees, P&L.")
+    sweep = models.JSONField(default=list, blank=True, help_text="Every combination of a parameter sweep, ranked.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.product_id} {self.granularity} {self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}"

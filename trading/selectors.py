@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from bots.models import Bot
@@ -73,20 +73,21 @@ def bots_with_state() -> QuerySet[Bot]:
 
 
 def bot_cards(*, bots: QuerySet[Bot] | None = None) -> list[BotCard]:
-    """One card per bot, with its position and last trade, in two queries."""
-    bots = list(
-        (bots if bots is not None else bots_with_state()).prefetch_related(
-            Prefetch("trades", queryset=Trade.objects.order_by("-executed_at", "-id"), to_attr="_recent_trades")
-        )
-    )
+    """One card per bot, with its position and last trade, in two queries.
+
+    Only each bot's last trade is loaded (a subquery on the bot, -executed_at
+    index), so the cost does not grow with the bots' trade history.
+    """
+    last_trade = Trade.objects.filter(bot=OuterRef("pk")).order_by("-executed_at", "-id").values("id")[:1]
+    bots = list((bots if bots is not None else bots_with_state()).annotate(_last_trade_id=Subquery(last_trade)))
+    trades = Trade.objects.in_bulk([bot._last_trade_id for bot in bots if bot._last_trade_id is not None])
     cards = []
     for bot in bots:
         position = getattr(bot, "position", None)
         mark = bot.last_price
         unrealised = position.unrealised_pnl(mark) if position is not None and mark is not None else None
         value = position.base_size * mark if position is not None and mark is not None else None
-        recent = bot._recent_trades
-        cards.append(BotCard(bot, position, recent[0] if recent else None, unrealised, value))
+        cards.append(BotCard(bot, position, trades.get(bot._last_trade_id), unrealised, value))
     return cards
 
 

@@ -27,6 +27,7 @@ from trading.selectors import (
     LOG_NAMES,
     activity_recent,
     bot_cards,
+    bots_with_state,
     health_snapshot,
     log_tail,
     portfolio_summary,
@@ -91,7 +92,9 @@ def _portfolio_context() -> dict[str, Any]:
 
 def _cards_context() -> dict[str, Any]:
     now = get_market_data().now()
-    cards = [(card, bot_confirmation(bot=card.bot, now=now)) for card in bot_cards()]
+    # The cards never show the stored evaluation or signal settings: leave those JSON columns unread.
+    bots = bots_with_state().defer("last_evaluation", "signal_config")
+    cards = [(card, bot_confirmation(bot=card.bot, now=now)) for card in bot_cards(bots=bots)]
     return {"cards": cards, "market_now": now}
 
 

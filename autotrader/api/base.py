@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.pagination import LimitOffsetPagination
@@ -236,6 +236,12 @@ class FiniteFloatField(serializers.FloatField):
     def to_representation(self, value: float) -> float | None:
         value = float(value)
         return value if math.isfinite(value) else None
+
+
+def id_parameter(description: str) -> OpenApiParameter:
+    """The ``{id}`` of a path."""
+    schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    return OpenApiParameter("id", schema, OpenApiParameter.PATH, description=description)
 
 
 def id_filter(**kwargs: Any) -> serializers.IntegerField:

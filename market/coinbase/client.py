@@ -43,22 +43,27 @@ class NotFound(PermanentError):
 
 
 def sdk_logging_tame() -> None:
-    """Route the SDK's log records through our handlers only, never its own.
+    """Make the SDK's loggers safe and quiet; idempotent, safe to call from anywhere.
 
-    The SDK attaches a stderr handler to its loggers at import, which would
-    bypass our formatting and the redaction filter on our handlers. Its level
-    stays at INFO even when LOG_LEVEL=DEBUG: its debug lines dump whole
-    responses (balances, orders). Idempotent; safe to call from any module.
+    The SDK gives each of its loggers a stderr handler of its own when its
+    module is imported. Both modules are imported here so both handlers exist,
+    then every handler is put behind the project's redaction
+    (``autotrader.logging``), the level is pinned at INFO (the SDK's debug
+    lines dump whole responses: balances, orders) even when LOG_LEVEL=DEBUG,
+    and propagation stops, so each SDK line is written once, redacted, and not
+    a second time by the root handler.
     """
+    # Importing the SDK's modules creates its loggers and their handlers.
     import coinbase.rest.rest_base
     import coinbase.websocket.websocket_base  # noqa: F401
 
+    from autotrader.logging import install_redaction
+
     for name in SDK_LOGGERS:
         logger = logging.getLogger(name)
-        for handler in list(logger.handlers):
-            logger.removeHandler(handler)
         logger.setLevel(logging.INFO)
-        logger.propagate = True
+        logger.propagate = False
+    install_redaction()
 
 
 class _PinnedVerifySession(requests.Session):

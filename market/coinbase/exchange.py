@@ -164,7 +164,7 @@ class CoinbaseExchange:
             self._order_ids[client_order_id] = order_id
         try:
             placed = self.get_order(order_id)
-        except ExchangeError as exc:
+        except (ExchangeError, ValueError, KeyError) as exc:
             log.warning("order %s was accepted; reading it back failed (%s); it is resolved later", order_id, exc)
             placed = None
         return placed or ExchangeOrder(

@@ -62,7 +62,9 @@
       color: COLORS.rsi,
       lastValueVisible: true,
       priceFormat: { type: "price", precision: 1, minMove: 0.1 },
-      autoscaleInfoProvider: function () { return { priceRange: { minValue: 0, maxValue: 100 } }; },
+      autoscaleInfoProvider: function () {
+        return { priceRange: { minValue: 0, maxValue: 100 }, margins: { above: 4, below: 4 } };
+      },
     }), 1);
     this.histogram = this.chart.addSeries(LWC.HistogramSeries, { priceLineVisible: false, lastValueVisible: false }, 2);
     this.macd = this.chart.addSeries(LWC.LineSeries, Object.assign({}, line, { color: COLORS.macd, lineWidth: 1.5 }), 2);

@@ -1,10 +1,16 @@
-"""Fixtures for the API tests: a user, a token client, an anonymous client."""
+"""Fixtures for the API tests: a user with a token, clients, a bot that has traded."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from bots.models import Bot
+from trading.engine import bot_tick
+from trading.models import Order
 
 
 @pytest.fixture
@@ -26,18 +32,53 @@ def api(token, market) -> APIClient:
 
 
 @pytest.fixture
-def anon(db) -> APIClient:
+def anon(market) -> APIClient:
     return APIClient()
 
 
+def tick(bot: Bot, market, exchange) -> None:
+    bot_tick(bot.pk, market=market, exchange_for=lambda b: exchange, now=market.now(), owner="test")
+
+
 @pytest.fixture
-def fuzz_world(make_bot, wallet):
-    """A bot that has traded (order, fill, position) and one that has not, for the fuzzer to find."""
+def traded_bot(make_bot, market, wallet) -> Bot:
+    """A running BTC-USD bot that bought once: an order, a fill, an open position."""
+    bot = make_bot(score=1.0, name="Trader")
+    tick(bot, market, wallet)
+    assert Order.objects.filter(bot=bot, status="FILLED").exists()
+    bot.refresh_from_db()
+    return bot
+
+
+@pytest.fixture
+def rejected_order(traded_bot, market) -> Order:
+    """An order the exchange refused, with its reason."""
+    return Order.objects.create(
+        bot=traded_bot,
+        client_order_id="at-rejected",
+        decision_key=f"{traded_bot.pk}:rejected",
+        mode=Order.Mode.PAPER,
+        product_id="BTC-USD",
+        side="BUY",
+        quote_size=Decimal("5000"),
+        status="REJECTED",
+        reject_reason="INSUFFICIENT_FUND",
+        reject_message="not enough USD",
+        created_at=market.now(),
+    )
+
+
+@pytest.fixture
+def fuzz_world(traded_bot, rejected_order, market):
+    """Something for every endpoint to find: a bot that traded, one on real signals, a rejection."""
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections
 
+    from bots.services import bot_create
+
+    bot_create(name="ETH Momentum", product_id="ETH-USD", granularity="15m")
     # The fuzzer calls the real WSGI handler, which would close the test's
-    # connection at the end of each request (as Django's test client avoids).
+    # connection around each request (Django's test client avoids that too).
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     yield

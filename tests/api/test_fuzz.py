@@ -1,9 +1,11 @@
 """schemathesis over the live schema: every operation and method, authenticated.
 
 Each operation gets positive and negative examples (valid and invalid input
-by the schema); every answer must be free of 5xx and match what the schema
-documents (status code, content type, headers, body). Examples are
-derandomized so a run is repeatable; raise MAX_EXAMPLES for a deeper search.
+by the schema), once with generated path parameters (mostly unknown ids) and
+once with the ids of real objects, so the happy paths are fuzzed too. Every
+answer must be free of 5xx and match what the schema documents: status code,
+content type, headers and body. Examples are derandomized so that a run is
+repeatable; raise MAX_EXAMPLES for a deeper search.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -21,8 +24,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from autotrader.api.base import WriteThrottle
+from trading.models import Order
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 8
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -30,37 +34,46 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
+POSITIVE, NEGATIVE = schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE
+
+
+def _fuzz(operation, auth: dict[str, str], mode, path_parameters: dict) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters or None))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case):
+        case.call_and_validate(headers=auth, checks=CHECKS)
+
+    run()
 
 
 @pytest.mark.slow
-def test_every_operation_survives_fuzzing(token, fuzz_world, monkeypatch):
+def test_every_operation_survives_fuzzing(token, traded_bot, rejected_order, fuzz_world, monkeypatch):
     monkeypatch.setattr(WriteThrottle, "rate", "100000/minute")  # throttling has its own test
     auth = {"Authorization": f"Token {token.key}"}
+    real = {"id": traded_bot.pk, "product_id": "BTC-USD"}
     schema = schemathesis.openapi.from_wsgi("/api/schema?format=json", WSGIHandler(), headers=auth)
     problems = []
     operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
-        modes = [schemathesis.GenerationMode.POSITIVE]
-        if operation.path_parameters or operation.query or operation.body:
-            modes.append(schemathesis.GenerationMode.NEGATIVE)  # nothing to get wrong otherwise
-        for mode in modes:
-
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(
-                max_examples=MAX_EXAMPLES,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                suppress_health_check=list(HealthCheck),
-            )
-            def run(case):
-                case.call_and_validate(headers=auth, checks=CHECKS)
-
-            try:
-                run()
-            except Exception as exc:
-                problems.append(f"{operation.label} ({mode.value}): {exc}")
-    assert operations >= 30
+        names = {p.name for p in operation.path_parameters}
+        pinned = {k: v for k, v in real.items() if k in names}
+        if operation.path.startswith("/api/v1/orders/"):
+            pinned = {"id": Order.objects.filter(bot=traded_bot).first().pk}
+        for path_parameters in [{}, pinned] if pinned else [{}]:
+            for mode in (POSITIVE, NEGATIVE):
+                try:
+                    _fuzz(operation, auth, mode, path_parameters)
+                except Unsatisfiable:
+                    assert mode is NEGATIVE, operation.label  # nothing left to get wrong
+                except Exception as exc:
+                    problems.append(f"{operation.label} ({mode.value}, {path_parameters}): {exc}")
+    assert operations >= 31
     assert not problems, "\n\n".join(problems)

@@ -61,13 +61,18 @@ def cb_clock() -> Iterator[time_machine.Traveller]:
         yield traveller
 
 
+@pytest.fixture(scope="session")
+def fake_market() -> SimulatedMarket:
+    """The fake's prices: a pure function of time, so one instance (and its path cache) serves every test."""
+    return SimulatedMarket(seed=7, epoch=SIM_EPOCH, clock=WallClock())
+
+
 @pytest.fixture
-def fake_coinbase(coinbase_certs: CertPaths, coinbase_key: TestKey, cb_clock) -> Iterator[FakeCoinbase]:
+def fake_coinbase(
+    coinbase_certs: CertPaths, coinbase_key: TestKey, fake_market: SimulatedMarket, cb_clock
+) -> Iterator[FakeCoinbase]:
     """The fake with 1,000 USD in the account; its market is the simulated one (seed 7) on the wall clock."""
-    clock = WallClock()
-    state = CoinbaseState(
-        SimulatedMarket(seed=7, epoch=SIM_EPOCH, clock=clock), clock, balances={"USD": Decimal("1000")}
-    )
+    state = CoinbaseState(fake_market, WallClock(), balances={"USD": Decimal("1000")})
     fake = FakeCoinbase(state, coinbase_certs, key_name=coinbase_key.name, public_key=coinbase_key.public_key)
     fake.start()
     yield fake

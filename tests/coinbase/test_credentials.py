@@ -130,9 +130,12 @@ def test_market_data_ignores_even_a_broken_key(settings):
     assert market.client.is_authenticated is False
 
 
-def test_sdk_loggers_have_no_handler_of_their_own_and_stay_at_info():
+def test_sdk_loggers_write_once_redacted_and_never_debug():
+    from autotrader.logging import RedactingFormatter
+
     for name in SDK_LOGGERS:
         logger = logging.getLogger(name)
-        assert logger.handlers == []
-        assert logger.propagate is True
+        own = [h for h in logger.handlers if type(h) is logging.StreamHandler]  # not pytest's capture handlers
+        assert own and all(isinstance(h.formatter, RedactingFormatter) for h in own)
+        assert logger.propagate is False
         assert logger.level == logging.INFO

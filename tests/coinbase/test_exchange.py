@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -265,6 +266,15 @@ def test_fills_listing_pages_and_filters(cb_exchange, fake_coinbase, btc, cb_mar
     assert cb_exchange.fills(order_ids=[first.order_id]) == list(first.fills)
 
 
+def test_fills_listing_by_time(cb_exchange, fake_coinbase, btc, cb_clock):
+    buy(cb_exchange, btc, "20", cid="early")
+    cb_clock.shift(timedelta(hours=1))
+    since = cb_exchange.fills()[0].time + timedelta(minutes=30)
+    later = buy(cb_exchange, btc, "20", cid="late")
+    assert cb_exchange.fills(start=since) == list(later.fills)
+    assert len(cb_exchange.fills(end=since)) == 1
+
+
 def test_fee_rate_is_the_taker_rate_and_cached(cb_exchange, fake_coinbase):
     fake_coinbase.state.taker_fee_rate = Decimal("0.0025")
     assert cb_exchange.fee_rate() == Decimal("0.0025")
@@ -292,3 +302,36 @@ def test_cdp_key_file_trades_too(coinbase_settings, coinbase_key, fake_coinbase,
     coinbase_settings.COINBASE_API_KEY = coinbase_settings.COINBASE_API_SECRET = ""
     coinbase_settings.COINBASE_KEY_FILE = str(path)
     assert buy(CoinbaseExchange.from_settings(), btc).status is OrderStatus.FILLED
+
+
+def test_failures_never_log_the_key_or_a_jwt(cb_exchange, coinbase_settings, coinbase_key, fake_coinbase, btc, caplog):
+    """Errors on every path, with the SDK's own handler and ours both listening at DEBUG."""
+    import io
+    import logging
+
+    from market.coinbase.client import SDK_LOGGERS
+
+    sdk_handlers = [
+        h for name in SDK_LOGGERS for h in logging.getLogger(name).handlers if type(h) is logging.StreamHandler
+    ]
+    sdk_output = io.StringIO()
+    previous = [h.setStream(sdk_output) for h in sdk_handlers]
+    caplog.set_level(logging.DEBUG)
+    try:
+        fake_coinbase.faults.add("POST /orders", "status", 401)
+        fake_coinbase.faults.add("GET /accounts", "status", 500, times=None)
+        with pytest.raises(OrderRejected):
+            buy(cb_exchange, btc)
+        with pytest.raises(TemporaryError):
+            cb_exchange.balances()
+        coinbase_settings.COINBASE_API_SECRET = make_key().pem
+        with pytest.raises(PermanentError):
+            CoinbaseExchange.from_settings().key_permissions()
+    finally:
+        for handler, stream in zip(sdk_handlers, previous):
+            handler.setStream(stream)
+    logged = sdk_output.getvalue() + "\n".join(r.getMessage() for r in caplog.records)
+    assert "HTTP Error" in logged  # the SDK did log, through its handler
+    secret_line = coinbase_key.pem.splitlines()[1]
+    for forbidden in (secret_line, "PRIVATE KEY", "Bearer ", "eyJ"):
+        assert forbidden not in logged

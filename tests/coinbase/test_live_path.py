@@ -123,7 +123,7 @@ def test_connection_dropped_after_the_order_was_accepted(live_bot, live_market, 
 
 @pytest.mark.slow
 def test_slow_answer_beyond_the_timeout_is_resolved_later(live_bot, live_market, cb_exchange, fake_coinbase):
-    fake_coinbase.faults.add("POST /orders", "delay", 0.8)
+    fake_coinbase.faults.add("POST /orders", "delay", 1.5)  # the client gives up after 0.5 s
     bot = live_bot(score=1.0)
     tick(bot, live_market, cb_exchange)
     assert Order.objects.get().status == "UNKNOWN"  # Coinbase had not created it yet when we looked

@@ -27,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from tests.fake_coinbase.certs import CertPaths
 from tests.fake_coinbase.faults import Fault, Faults
-from tests.fake_coinbase.state import ApiError, CoinbaseState
+from tests.fake_coinbase.records import ApiError
+from tests.fake_coinbase.state import CoinbaseState
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,8 @@ market orders fill at once against its best bid or ask through
 
 from __future__ import annotations
 
-import base64
 import threading
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,160 +20,18 @@ from market.clock import Clock
 from market.fills import FEE_PLACES, FillRejected, fill_market_order
 from market.simulated import SimulatedMarket
 from market.types import Granularity, Product, Side, UnknownProduct, quantize_up
-
-MAX_CANDLES = 350
-CANDLES_TOO_MANY = "start and end argument is invalid - number of candles requested should be less than 350"
-
-# reason -> message, as Coinbase words them.
-REJECTION_MESSAGES = {
-    "INSUFFICIENT_FUND": "Insufficient balance in source account",
-    "INVALID_SIZE_PRECISION": "Invalid order size precision",
-    "INVALID_PRICE_PRECISION": "Invalid price precision",
-    "INVALID_LIMIT_PRICE_POST_ONLY": "Limit price would take liquidity for a post only order",
-    "UNSUPPORTED_ORDER_CONFIGURATION": "Unsupported order configuration",
-    "INVALID_PRODUCT_ID": "Invalid product_id",
-    "ORDER_ENTRY_DISABLED": "Order entry is disabled for this product",
-    "INELIGIBLE_PAIR": "The product is not eligible for trading",
-    "UNKNOWN_FAILURE_REASON": "",
-    "PREVIEW_INSUFFICIENT_FUND": "Insufficient balance in source account",
-    "PREVIEW_INVALID_BASE_SIZE_TOO_SMALL": "Order size is too small. Minimum size is {base_min}",
-    "PREVIEW_INVALID_BASE_SIZE_TOO_LARGE": "Order size is too large. Maximum size is {base_max}",
-    "PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL": "Order value is too small. Minimum value is {quote_min}",
-    "PREVIEW_INVALID_QUOTE_SIZE_PRECISION": "Order value has too many decimal places",
-}
-
-
-def iso(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def s(d: Decimal) -> str:
-    return format(d, "f")
-
-
-def _cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
-
-
-def _offset(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("offset:"))
-    except ValueError:
-        raise ApiError(400, "INVALID_ARGUMENT", "invalid cursor") from None
-
-
-class ApiError(Exception):
-    """An HTTP error answer with Coinbase's JSON error body."""
-
-    def __init__(self, status: int, error: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.error, self.message = status, error, message
-
-    def body(self) -> dict[str, str]:
-        return {"error": self.error, "error_details": self.message, "message": self.message}
-
-
-@dataclass
-class FakeFill:
-    entry_id: str
-    trade_id: str
-    order_id: str
-    product_id: str
-    side: Side
-    price: Decimal
-    base: Decimal
-    commission: Decimal
-    time: datetime
-    size_in_quote: bool
-    seq: int = 0
-    hidden_for: int = 0  # fill listings that will not show it yet
-
-    def json(self) -> dict[str, Any]:
-        size = self.base * self.price if self.size_in_quote else self.base
-        return {
-            "entry_id": self.entry_id,
-            "trade_id": self.trade_id,
-            "order_id": self.order_id,
-            "trade_time": iso(self.time),
-            "trade_type": "FILL",
-            "price": s(self.price),
-            "size": s(size),
-            "commission": s(self.commission),
-            "product_id": self.product_id,
-            "sequence_timestamp": iso(self.time),
-            "liquidity_indicator": "TAKER",
-            "size_in_quote": self.size_in_quote,
-            "user_id": "fake-user-0001",
-            "side": self.side.value,
-            "retail_portfolio_id": "fake-portfolio-0001",
-        }
-
-
-@dataclass
-class FakeOrder:
-    order_id: str
-    client_order_id: str
-    product_id: str
-    side: Side
-    configuration: dict[str, Any]
-    created: datetime
-    status: str = "FILLED"
-    fills: list[FakeFill] = field(default_factory=list)
-    hold: Decimal = Decimal("0")
-    seq: int = 0
-
-    @property
-    def size_in_quote(self) -> bool:
-        return "quote_size" in self.configuration["market_market_ioc"]
-
-    def json(self) -> dict[str, Any]:
-        filled = sum((f.base for f in self.fills), Decimal("0"))
-        value = sum((f.base * f.price for f in self.fills), Decimal("0"))
-        fees = sum((f.commission for f in self.fills), Decimal("0"))
-        ioc = self.configuration["market_market_ioc"]
-        wanted = Decimal(ioc.get("quote_size") or ioc.get("base_size"))
-        done = (value + fees if self.side is Side.BUY else value) if self.size_in_quote else filled
-        return {
-            "order_id": self.order_id,
-            "product_id": self.product_id,
-            "user_id": "fake-user-0001",
-            "order_configuration": self.configuration,
-            "side": self.side.value,
-            "client_order_id": self.client_order_id,
-            "status": self.status,
-            "time_in_force": "IMMEDIATE_OR_CANCEL",
-            "created_time": iso(self.created),
-            "completion_percentage": s((done / wanted * 100).quantize(Decimal("0.01"))),
-            "filled_size": s(filled),
-            "average_filled_price": s(value / filled) if filled else "0",
-            "fee": "",
-            "number_of_fills": str(len(self.fills)),
-            "filled_value": s(value),
-            "pending_cancel": False,
-            "size_in_quote": self.size_in_quote,
-            "total_fees": s(fees),
-            "size_inclusive_of_fees": self.size_in_quote,
-            "total_value_after_fees": s(value + fees if self.side is Side.BUY else value - fees),
-            "trigger_status": "INVALID_ORDER_TYPE",
-            "order_type": "MARKET",
-            "reject_reason": "REJECT_REASON_UNSPECIFIED",
-            "settled": self.status != "OPEN",
-            "product_type": "SPOT",
-            "reject_message": "",
-            "cancel_message": "",
-            "order_placement_source": "RETAIL_ADVANCED",
-            "outstanding_hold_amount": s(self.hold),
-            "is_liquidation": False,
-            "last_fill_time": iso(self.fills[-1].time) if self.fills else None,
-            "edit_history": [],
-            "leverage": "",
-            "margin_type": "UNKNOWN_MARGIN_TYPE",
-            "retail_portfolio_id": "fake-portfolio-0001",
-            "originating_order_id": "",
-            "attached_order_id": "",
-        }
+from tests.fake_coinbase.records import (
+    CANDLES_TOO_MANY,
+    MAX_CANDLES,
+    REJECTION_MESSAGES,
+    ApiError,
+    FakeFill,
+    FakeOrder,
+    cursor_at,
+    iso,
+    offset_of,
+    s,
+)
 
 
 class CoinbaseState:
@@ -335,7 +191,7 @@ class CoinbaseState:
     def accounts_json(self, *, limit: int | None, cursor: str | None) -> dict[str, Any]:
         with self.lock:
             currencies = sorted(self.available)
-            start = _offset(cursor)
+            start = offset_of(cursor)
             size = min(limit or 49, self.page_cap)
             page = currencies[start : start + size]
             accounts = [
@@ -361,7 +217,7 @@ class CoinbaseState:
             return {
                 "accounts": accounts,
                 "has_next": more,
-                "cursor": _cursor(start + size) if more else "",
+                "cursor": cursor_at(start + size) if more else "",
                 "size": len(accounts),
             }
 
@@ -582,9 +438,9 @@ class CoinbaseState:
             if q.get("order_status"):
                 found = [o for o in found if o.status in q["order_status"]]
             if q.get("start_date"):
-                since = datetime.fromisoformat(q["start_date"][0].replace("Z", "+00:00"))
+                since = _time(q["start_date"][0])
                 found = [o for o in found if o.created >= since]
-            start = _offset(_first(q, "cursor"))
+            start = offset_of(_first(q, "cursor"))
             size = min(int(_first(q, "limit") or 100), self.page_cap)
             page = found[start : start + size]
             more = start + size < len(found)
@@ -592,7 +448,7 @@ class CoinbaseState:
                 "orders": [o.json() for o in page],
                 "sequence": "0",
                 "has_next": more,
-                "cursor": _cursor(start + size) if more else "",
+                "cursor": cursor_at(start + size) if more else "",
             }
 
     def fills_json(self, q: dict[str, list[str]]) -> dict[str, Any]:
@@ -603,17 +459,23 @@ class CoinbaseState:
                 fills = [f for f in fills if f.order_id in q["order_ids"]]
             if q.get("product_ids"):
                 fills = [f for f in fills if f.product_id in q["product_ids"]]
+            if q.get("start_sequence_timestamp"):
+                since = _time(q["start_sequence_timestamp"][0])
+                fills = [f for f in fills if f.time >= since]
+            if q.get("end_sequence_timestamp"):
+                until = _time(q["end_sequence_timestamp"][0])
+                fills = [f for f in fills if f.time < until]
             visible = []
             for f in fills:
                 if f.hidden_for > 0:
                     f.hidden_for -= 1
                 else:
                     visible.append(f)
-            start = _offset(_first(q, "cursor"))
+            start = offset_of(_first(q, "cursor"))
             size = min(int(_first(q, "limit") or 100), self.page_cap)
             page = visible[start : start + size]
             more = start + size < len(visible)
-            return {"fills": [f.json() for f in page], "cursor": _cursor(start + size) if more else ""}
+            return {"fills": [f.json() for f in page], "cursor": cursor_at(start + size) if more else ""}
 
     def cancel_json(self, order_ids: list[str]) -> dict[str, Any]:
         results = []
@@ -637,6 +499,10 @@ class CoinbaseState:
     def all_fills(self) -> list[FakeFill]:
         with self.lock:
             return [f for o in self.orders for f in o.fills]
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _first(q: dict[str, list[str]], key: str) -> str | None:

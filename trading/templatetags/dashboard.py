@@ -11,8 +11,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
-from bots.evaluator import Temperature
+from bots.evaluator import Action, Confirmation, Temperature
 
 register = template.Library()
 DASH = "—"
@@ -129,23 +131,75 @@ def percent(value: Any, places: int = 0) -> str:
     return f"{d * 100:.{int(places)}f}%"
 
 
-@register.inclusion_tag("trading/score_gauge.html")
-def score_gauge(score: float | None, buy_threshold: float, sell_threshold: float) -> dict[str, Any]:
-    """A -1..+1 bar: filled from the middle towards the score, with both thresholds marked."""
+def _at(x: float) -> float:
+    """Where a score sits on the -1..+1 gauge, in percent from the left."""
+    return round((max(-1.0, min(1.0, x)) + 1) * 50, 2)
 
-    def left(x: float) -> float:
-        return round((max(-1.0, min(1.0, x)) + 1) * 50, 2)
 
-    if score is None:
-        return {"known": False, "buy_at": left(buy_threshold), "sell_at": left(sell_threshold)}
-    fill_from, fill_to = sorted((left(0.0), left(score)))
-    return {
-        "known": True,
-        "score": score,
-        "fill_left": fill_from,
-        "fill_width": round(fill_to - fill_from, 2),
-        "marker": left(score),
-        "side": "up" if score > 0 else "down" if score < 0 else "flat",
-        "buy_at": left(buy_threshold),
-        "sell_at": left(sell_threshold),
-    }
+@register.simple_tag
+def score_gauge(score: float | None, buy_threshold: float, sell_threshold: float, scale: bool = False) -> SafeString:
+    """A -1..+1 bar filled from the middle towards the score, both thresholds marked (and labelled).
+
+    Built here rather than in an included template: it is drawn once per bot
+    card on every poll, and this is several times cheaper.
+    """
+    buy_at, sell_at = _at(buy_threshold), _at(sell_threshold)
+    parts = [
+        format_html(
+            '<div class="gauge" role="meter" aria-valuemin="-1" aria-valuemax="1"{}'
+            ' title="score from -1 (sell) to +1 (buy); ticks at the sell and buy thresholds">'
+            '<div class="gauge-track"></div><div class="gauge-mid"></div>'
+            '<div class="gauge-tick sell" style="left: {}%"></div><div class="gauge-tick buy" style="left: {}%"></div>',
+            format_html(' aria-valuenow="{}"', f"{score:.3f}") if score is not None else "",
+            sell_at,
+            buy_at,
+        )
+    ]
+    if score is not None:
+        low, high = sorted((50.0, _at(score)))
+        side = "up" if score > 0 else "down" if score < 0 else "flat"
+        parts.append(
+            format_html(
+                '<div class="gauge-fill {}" style="left: {}%; width: {}%"></div>'
+                '<div class="gauge-marker" style="left: {}%"></div>',
+                side,
+                low,
+                round(high - low, 2),
+                _at(score),
+            )
+        )
+    parts.append(mark_safe("</div>"))  # noqa: S308 - a constant
+    if scale:
+        parts.append(
+            format_html(
+                '<div class="gauge-scale"><span style="left: 0%">-1</span><span style="left: {}%">sell {}</span>'
+                '<span style="left: 50%">0</span><span style="left: {}%">buy +{}</span>'
+                '<span style="left: 100%">+1</span></div>',
+                sell_at,
+                f"{sell_threshold:.2f}",
+                buy_at,
+                f"{buy_threshold:.2f}",
+            )
+        )
+    return mark_safe("".join(parts))  # noqa: S308 - every part is escaped by format_html
+
+
+@register.simple_tag
+def confirmation_progress(confirmation: Confirmation) -> SafeString:
+    """The pending action, how much of its window it has held and the time left (or 'confirmed')."""
+    action = confirmation.action.value
+    if confirmation.action is Action.HOLD:
+        return format_html('<span class="muted">nothing pending · window {}</span>', duration(confirmation.required))
+    if confirmation.confirmed:
+        return format_html(
+            '<span class="progress done"><span style="width: 100%"></span></span><b>{}</b> confirmed', action
+        )
+    share = percent(confirmation.progress)
+    return format_html(
+        '<span class="progress {}"><span style="width: {}"></span></span><b>{}</b> {} · {} left',
+        action,
+        share,
+        action,
+        share,
+        duration(confirmation.remaining),
+    )
