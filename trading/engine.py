@@ -24,8 +24,9 @@ from bots.services import bot_pause
 from market.exchange import Exchange, MarketData
 from market.types import Product
 from trading.models import ActivityEvent, Position
-from trading.risk import Balances, Limits, OrderIntent, PositionView, Skip, decide, precheck
+from trading.risk import Balances, Limits, OrderIntent, PositionView, Skip, SkipCode, decide, precheck
 from trading.services import (
+    OrderRefused,
     activity_record,
     bot_daily_counters,
     kill_switch_engaged,
@@ -164,15 +165,21 @@ def _execute(
         data={"score": evaluation.score, "side": intent.side.value},
     )
     Bot.objects.filter(pk=bot.pk).update(last_skip_code="", last_skip_reason="")
-    order = order_submit(
-        bot=bot,
-        intent=intent,
-        product=product,
-        exchange=exchange,
-        decision_key=f"{bot.pk}:{now.isoformat()}",
-        now=now,
-        score=evaluation.score,
-    )
+    try:
+        order = order_submit(
+            bot=bot,
+            intent=intent,
+            product=product,
+            exchange=exchange,
+            decision_key=f"{bot.pk}:{now.isoformat()}",
+            now=now,
+            score=evaluation.score,
+        )
+    except OrderRefused:
+        # The kill switch was engaged between the decision and the order row.
+        skip = Skip(SkipCode.KILL_SWITCH, "kill switch is on: no new orders")
+        _record_skip(bot, skip, now)
+        return TickResult(bot.pk, "skipped", skip.reason)
     return TickResult(bot.pk, "ordered", f"{order.side} {order.status}")
 
 

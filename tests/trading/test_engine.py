@@ -297,3 +297,16 @@ def test_positions_equal_the_fills(make_bot, market, wallet, clock):
     assert position.base_size == state.base_size == PaperBalance.objects.get(currency="BTC").available
     assert position.tranches.count() == len(state.lots) == 1
     assert position.realised_pnl == state.realised_pnl
+
+
+def test_kill_switch_engaged_between_decision_and_order_is_a_skip(make_bot, market, wallet, monkeypatch):
+    import trading.engine
+
+    bot = make_bot(score=1.0)
+    kill_switch_set(engaged=True, at=market.now())
+    monkeypatch.setattr(trading.engine, "kill_switch_engaged", lambda: False)  # the decision saw it off
+    result = tick(bot, market, wallet)
+    assert result.outcome == "skipped" and "kill switch" in result.detail
+    assert not Order.objects.exists() and not PaperOrder.objects.exists()
+    bot.refresh_from_db()
+    assert bot.last_skip_code == "kill_switch"
