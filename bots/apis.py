@@ -491,4 +491,3 @@ class BotTemperatureDetailApi(ApiView):
     def get(self, request: Request, id: int) -> Response:
         """One bot's temperature with its last evaluation in full (raw indicators)."""
         return Response(TemperatureDetailSerializer(get_object(Bot, id)).data)
-

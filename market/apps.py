@@ -6,10 +6,8 @@ class MarketConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The Coinbase SDK attaches its own stderr handler when imported; import
-        # it now so that handler, like ours, formats through the redaction filter.
-        import coinbase.rest  # noqa: F401
+        # The Coinbase SDK attaches its own stderr handlers when imported; import
+        # them now and put them behind the redaction filter, like ours.
+        from market.coinbase.client import sdk_logging_tame
 
-        from autotrader.logging import install_redaction
-
-        install_redaction()
+        sdk_logging_tame()

@@ -1,4 +1,4 @@
-"""Trading over the API: fills, orders, positions, activity, the kill switch, health.
+"""Trading over the API: fills, orders, positions, activity, kill switch, health, backtests.
 
 Thin: reads come from ``trading.selectors``, the one write (the kill switch)
 from ``trading.services``. Money is a Decimal string, times ISO 8601 UTC, and
@@ -19,6 +19,8 @@ from autotrader.api.base import (
     MARKET_ERRORS,
     ApiView,
     FiniteFloatField,
+    JSONListField,
+    JSONObjectField,
     MoneyField,
     RedactedCharField,
     RedactedJSONField,
@@ -35,6 +37,7 @@ from market.types import OrderStatus, Side
 from trading.models import ActivityEvent, Order
 from trading.selectors import (
     activity_list,
+    backtest_list,
     health_snapshot,
     order_list,
     portfolio_summary,
@@ -361,3 +364,52 @@ class SystemHealthApi(ApiView):
             "recent_errors": health.recent_errors,
         }
         return Response(HealthSerializer(data).data)
+
+
+# --- backtests -------------------------------------------------------------------
+class BacktestFilterSerializer(serializers.Serializer):
+    bot = id_filter(help_text="Only runs of this bot.")
+    product_id = serializers.CharField(max_length=32, required=False)
+
+
+class BacktestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="The bot's name or the config file.")
+    bot_id = serializers.IntegerField(allow_null=True)
+    product_id = serializers.CharField()
+    granularity = serializers.CharField()
+    source = serializers.CharField(help_text="Where the candles came from.")
+    start = UtcDateTimeField()
+    end = UtcDateTimeField()
+    candles = serializers.IntegerField()
+    starting_balance = MoneyField()
+    fee_rate = MoneyField()
+    slippage_rate = MoneyField()
+    total_return = FiniteFloatField(allow_null=True)
+    buy_and_hold_return = FiniteFloatField(allow_null=True)
+    max_drawdown = FiniteFloatField(allow_null=True)
+    sharpe = FiniteFloatField(allow_null=True)
+    trades = serializers.IntegerField()
+    created_at = UtcDateTimeField()
+
+
+class BacktestDetailSerializer(BacktestSerializer):
+    config = JSONObjectField(help_text="The settings that ran.")
+    metrics = JSONObjectField()
+    trade_list = JSONListField(help_text="Round trips: entry, exit, size, fees, P&L.")
+    sweep = JSONListField(help_text="Every combination of a parameter sweep, ranked.")
+
+
+class BacktestListApi(ApiView):
+    @extend_schema(tags=["backtests"], parameters=[BacktestFilterSerializer], responses=BacktestSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Stored runs of ``manage.py backtest``, newest first, with their headline metrics."""
+        filters = _bot_filter(validated_query(request, BacktestFilterSerializer))
+        return self.paginate(backtest_list(**filters), BacktestSerializer)
+
+
+class BacktestDetailApi(ApiView):
+    @extend_schema(tags=["backtests"], parameters=[id_parameter("The run's id.")], responses=BacktestDetailSerializer)
+    def get(self, request: Request, id: int) -> Response:
+        """One run in full: settings, every metric, the round trips and a sweep's ranking."""
+        return Response(BacktestDetailSerializer(get_object(backtest_list(), id)).data)

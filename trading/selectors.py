@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from bots.models import Bot
 from market.types import Balance
-from trading.models import ActivityEvent, Heartbeat, KillSwitch, Lease, Order, Position, Trade
+from trading.models import ActivityEvent, BacktestRun, Heartbeat, KillSwitch, Lease, Order, Position, Trade
 from trading.services import day_start
 
 ZERO = Decimal("0")
@@ -367,3 +367,13 @@ def activity_list(
     if level:
         qs = qs.filter(level=level)
     return _window(qs, "at", start, end)
+
+
+def backtest_list(*, bot_id: int | None = None, product_id: str | None = None) -> QuerySet[BacktestRun]:
+    """Stored backtest runs, newest first, optionally of one bot or pair."""
+    qs = BacktestRun.objects.select_related("bot").order_by("-created_at", "-id")
+    if bot_id is not None:
+        qs = qs.filter(bot_id=bot_id)
+    if product_id:
+        qs = qs.filter(product_id=product_id.upper())
+    return qs

@@ -199,13 +199,19 @@ class OrderRefused(Exception):
 
 
 def order_reject(*, order: Order, reason: str, message: str, now: datetime) -> Order:
+    """Record the exchange's refusal on the order; never retried."""
+    order.status = OrderStatus.REJECTED.value
+    order.reject_reason = reason[:64]
+    order.reject_message = message[:500]
+    order.save(update_fields=["status", "reject_reason", "reject_message", "updated_at"])
+    _order_failed(order, reason, message, now)
+    return order
+
+
+def _order_failed(order: Order, reason: str, message: str, now: datetime) -> None:
+    """Count a failed order against its bot; too many in a row pause it."""
     bot = order.bot
-    with transaction.atomic():
-        order.status = OrderStatus.REJECTED.value
-        order.reject_reason = reason[:64]
-        order.reject_message = message[:500]
-        order.save(update_fields=["status", "reject_reason", "reject_message", "updated_at"])
-        Bot.objects.filter(pk=bot.pk).update(consecutive_failures=F("consecutive_failures") + 1)
+    Bot.objects.filter(pk=bot.pk).update(consecutive_failures=F("consecutive_failures") + 1)
     bot.refresh_from_db(fields=["consecutive_failures", "status"])
     activity_record(
         kind=Kind.ERROR,
@@ -224,7 +230,6 @@ def order_reject(*, order: Order, reason: str, message: str, now: datetime) -> O
             at=now,
             code="order_failures",
         )
-    return order
 
 
 def order_apply(*, order: Order, result: ExchangeOrder, now: datetime) -> Order:
@@ -248,13 +253,15 @@ def order_apply(*, order: Order, result: ExchangeOrder, now: datetime) -> Order:
                 quote_value=f.price * f.size,
                 executed_at=f.time,
             )
+        rejected_now = result.status is OrderStatus.REJECTED and order.status != OrderStatus.REJECTED.value
         order.exchange_order_id = result.order_id
         order.status = result.status.value
         order.filled_size = result.filled_size
         order.average_price = result.average_price
         order.fees = result.fees
         if result.status is OrderStatus.REJECTED:
-            order.reject_reason = result.reject_reason[:64]
+            order.reject_reason = (result.reject_reason or "REJECTED")[:64]
+            order.reject_message = order.reject_message or "rejected by the exchange after it was accepted"
         order.save()
         if new_fills:
             quote = order.product_id.split("-")[-1]
@@ -268,6 +275,8 @@ def order_apply(*, order: Order, result: ExchangeOrder, now: datetime) -> Order:
             message=f"{bot.name}: {f.side.value} {f.size} {f.product_id} @ {f.price} (fee {f.fee} {f.fee_currency})",
             data={"trade_id": f.trade_id, "price": str(f.price), "size": str(f.size), "side": f.side.value},
         )
+    if rejected_now:
+        _order_failed(order, order.reject_reason, order.reject_message, now)
     return order
 
 
@@ -280,7 +289,8 @@ def order_resolve(*, order: Order, exchange: Exchange, now: datetime) -> Order:
         return order
     if result is not None:
         return order_apply(order=order, result=result, now=now)
-    if now - order.created_at >= UNKNOWN_ORDER_GIVE_UP:
+    # An order the exchange acknowledged (it gave us an id) is never written off here.
+    if not order.exchange_order_id and now - order.created_at >= UNKNOWN_ORDER_GIVE_UP:
         Order.objects.filter(pk=order.pk).update(
             status=OrderStatus.FAILED.value, reject_message="never reached the exchange"
         )

@@ -273,3 +273,13 @@ class RedactedJSONField(serializers.JSONField):
 
     def to_representation(self, value: Any) -> Any:
         return redacted(value)
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JSONObjectField(serializers.JSONField):
+    """Stored free-form JSON (settings, metrics)."""
+
+
+@extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": True}})
+class JSONListField(serializers.JSONField):
+    """A stored list of JSON objects (round trips, sweep rows)."""

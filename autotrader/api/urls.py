@@ -50,6 +50,8 @@ from market.apis import (
 )
 from trading.apis import (
     ActivityListApi,
+    BacktestDetailApi,
+    BacktestListApi,
     KillSwitchApi,
     OrderDetailApi,
     OrderListApi,
@@ -83,6 +85,8 @@ v1 = [
     path("kill-switch", KillSwitchApi.as_view(), name="kill-switch"),
     path("portfolio", PortfolioApi.as_view(), name="portfolio"),
     path("system/health", SystemHealthApi.as_view(), name="system-health"),
+    path("backtests", BacktestListApi.as_view(), name="backtests"),
+    path("backtests/<int:id>", BacktestDetailApi.as_view(), name="backtest-detail"),
     path("ws/websocket/start", StreamStartApi.as_view(), name="stream-start"),
     path("ws/websocket/stop", StreamStopApi.as_view(), name="stream-stop"),
     path("ws/websocket/status", StreamStatusApi.as_view(), name="stream-status"),

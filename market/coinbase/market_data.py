@@ -28,6 +28,7 @@ class CoinbaseMarketData:
     """The ``MarketData`` port on Coinbase Advanced Trade's public endpoints."""
 
     name = "coinbase"
+    remote = True  # the cache spends the shared request budget on every call
     capabilities = Capabilities(live_money=False, max_candles_per_request=MAX_CANDLES_PER_REQUEST)
 
     def __init__(self, rest: CoinbaseRest) -> None:

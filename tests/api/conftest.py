@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from rest_framework.test import APIClient
 
 from bots.models import Bot
 from trading.engine import bot_tick
-from trading.models import Order
+from trading.models import BacktestRun, Order
 
 
 @pytest.fixture
@@ -69,7 +70,33 @@ def rejected_order(traded_bot, market) -> Order:
 
 
 @pytest.fixture
-def fuzz_world(traded_bot, rejected_order, market):
+def backtest_run(traded_bot, market) -> BacktestRun:
+    """A stored backtest whose Sharpe ratio came out undefined (NaN), as a flat run's does."""
+    return BacktestRun.objects.create(
+        name="Trader",
+        bot=traded_bot,
+        config={"signal_config": traded_bot.signal_config},
+        product_id="BTC-USD",
+        granularity="5m",
+        source="simulated market, seed 7",
+        start=market.now() - timedelta(days=7),
+        end=market.now(),
+        candles=2016,
+        starting_balance=Decimal("1000"),
+        fee_rate=Decimal("0.006"),
+        slippage_rate=Decimal("0.0005"),
+        total_return=0.0,
+        buy_and_hold_return=0.031,
+        max_drawdown=0.0,
+        sharpe=float("nan"),
+        trades=0,
+        metrics={"total_return": 0.0, "sharpe": None, "win_rate": None},
+        trade_list=[],
+    )
+
+
+@pytest.fixture
+def fuzz_world(traded_bot, rejected_order, backtest_run, market):
     """Something for every endpoint to find: a bot that traded, one on real signals, a rejection."""
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections

@@ -22,7 +22,7 @@ OPERATIONS = _operations()
 
 def test_the_schema_lists_every_endpoint_of_the_issue():
     paths = {url for _, url in OPERATIONS}
-    assert len(OPERATIONS) >= 31
+    assert len(OPERATIONS) >= 33
     for expected in (
         "/api/v1/bots/",
         "/api/v1/bots/1",
@@ -48,6 +48,8 @@ def test_the_schema_lists_every_endpoint_of_the_issue():
         "/api/v1/kill-switch",
         "/api/v1/market/cache-stats",
         "/api/v1/system/health",
+        "/api/v1/backtests",
+        "/api/v1/backtests/1",
     ):
         assert expected in paths
 

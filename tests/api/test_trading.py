@@ -41,7 +41,7 @@ def test_trades_newest_first_with_money_as_strings(api, two_bots_traded):
 
 
 def test_trade_filters(api, two_bots_traded):
-    trader, ether = two_bots_traded
+    trader, _ = two_bots_traded
 
     def names(query: str) -> list[tuple[str, str]]:
         return [(t["bot_name"], t["side"]) for t in api.get(f"/api/v1/trades?{query}").json()["results"]]
@@ -208,3 +208,18 @@ def test_no_secret_appears_in_any_response(api, traded_bot, rejected_order, mark
         assert "[REDACTED]" in text, url
         for secret in (JWT, "MHcCAQEEIBkg4LVWM9nuwNSk3yBx", "BEGIN EC PRIVATE KEY"):
             assert secret not in text, url
+
+
+def test_backtest_runs(api, backtest_run, make_bot):
+    page = api.get("/api/v1/backtests").json()
+    assert page["count"] == 1
+    run = page["results"][0]
+    assert run["name"] == "Trader" and run["starting_balance"] == "1000" and run["fee_rate"] == "0.006"
+    assert run["sharpe"] is None  # NaN is not JSON: null
+    detail = api.get(f"/api/v1/backtests/{backtest_run.pk}").json()
+    assert detail["metrics"] == {"total_return": 0.0, "sharpe": None, "win_rate": None}
+    assert detail["config"]["signal_config"]["fixed"]["weight"] == 1.0
+    other = make_bot(name="Other")
+    assert api.get(f"/api/v1/backtests?bot={other.pk}").json()["count"] == 0
+    assert api.get("/api/v1/backtests?product_id=btc-usd").json()["count"] == 1
+    assert api.get("/api/v1/backtests/999").json() == {"message": "No backtest run with id 999.", "extra": {}}

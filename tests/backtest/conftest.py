@@ -40,6 +40,15 @@ def walk(n: int, *, seed: int = 11, vol: float = 0.004, price: float = 30_000.0,
     return make_candles(close, start=start, step=300)
 
 
+def swings(n: int, *, seed: int = 11, start: int = T0, period: int = 48) -> Candles:
+    """Prices swinging in cycles (with noise and a slow drift): signals that cross their thresholds often."""
+    rng = np.random.default_rng(seed)
+    i = np.arange(n)
+    log = 0.02 * np.sin(2 * np.pi * i / period) + 0.012 * np.sin(2 * np.pi * i / (period * 3.7))
+    close = 30_000.0 * np.exp(log + np.cumsum(rng.normal(0, 0.0025, n)))
+    return make_candles(close, start=start, step=300)
+
+
 def config(**values) -> BotConfig:
     return bot_config_from_values({"signal_config": FAST_SIGNALS, "confirmation_minutes": 0, **values})
 

@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
@@ -74,17 +74,38 @@ def demo(market, transactional_db) -> list:
 
 @pytest.fixture
 def page(browser, live_server, admin_user) -> Iterator:
-    """A logged-in page (the session cookie of a real login), 1600x1000."""
+    """A logged-in page, 1600x1000; the test fails on any JavaScript error or failed sub-request."""
     client = Client()
     client.force_login(admin_user)
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, device_scale_factor=1)
     context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}]
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
+    problems: list[str] = []
+
+    def on_response(response) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            problems.append(f"{response.status} for {response.request.resource_type} {response.url}")
+
+    def on_failure(request) -> None:
+        # A poll in flight when the page navigates away is aborted by the browser: not a fault.
+        if "ABORTED" not in (request.failure or ""):
+            problems.append(f"request failed: {request.url} ({request.failure})")
+
+    page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+    page.on("response", on_response)
+    page.on("requestfailed", on_failure)
     yield page
     context.close()
+    assert not problems, problems
 
 
 @pytest.fixture(scope="session")

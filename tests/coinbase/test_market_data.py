@@ -110,3 +110,13 @@ def test_a_slow_answer_times_out(cb_market, fake_coinbase):
     cb_market.rest.read_retries = 0
     with pytest.raises(TemporaryError, match=r"did not answer get ticker within 0\.5 s"):
         cb_market.ticker("BTC-USD")
+
+
+def test_coinbase_market_data_spends_the_request_budget(cb_market, settings):
+    from market.cache import CachedMarketData
+
+    settings.MARKET_DATA_RATE_LIMIT = 8
+    cached = CachedMarketData(cb_market)
+    assert cached.limiter is not None and cached.limiter.rate == 8
+    cached.ticker("BTC-USD")
+    assert cached.limiter.used() == 1

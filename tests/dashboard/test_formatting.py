@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from trading.templatetags.dashboard import duration, money, price, score_gauge, signed, size, tone
+from bots.evaluator import Action, Confirmation
+from trading.templatetags.dashboard import (
+    confirmation_progress,
+    duration,
+    money,
+    price,
+    score_gauge,
+    signed,
+    size,
+    tone,
+)
 
 
 def test_money_and_signed_numbers():
@@ -32,8 +42,20 @@ def test_durations():
 
 def test_the_score_gauge_fills_from_the_middle_to_the_score():
     buy = score_gauge(0.5, 0.3, -0.3)
-    assert buy["fill_left"] == 50 and buy["fill_width"] == 25 and buy["side"] == "up"
-    assert buy["buy_at"] == 65 and buy["sell_at"] == 35
+    assert 'class="gauge-fill up" style="left: 50.0%; width: 25.0%"' in buy
+    assert 'class="gauge-tick buy" style="left: 65.0%"' in buy and 'class="gauge-tick sell" style="left: 35.0%"' in buy
     sell = score_gauge(-1.0, 0.3, -0.3)
-    assert sell["fill_left"] == 0 and sell["fill_width"] == 50 and sell["marker"] == 0
-    assert score_gauge(None, 0.3, -0.3)["known"] is False
+    assert 'class="gauge-fill down" style="left: 0.0%; width: 50.0%"' in sell
+    assert 'aria-valuenow="-1.000"' in sell
+    unknown = score_gauge(None, 0.3, -0.3)
+    assert "gauge-marker" not in unknown and "aria-valuenow" not in unknown
+    assert "buy +0.30" in score_gauge(0.1, 0.3, -0.3, scale=True)
+
+
+def test_confirmation_progress():
+    required = timedelta(minutes=5)
+    held = Confirmation(Action.BUY, None, required, timedelta(minutes=2), False)
+    assert confirmation_progress(held).endswith("<b>buy</b> 40% · 3m 00s left")
+    done = Confirmation(Action.SELL, None, required, required, True)
+    assert "<b>sell</b> confirmed" in confirmation_progress(done)
+    assert "nothing pending" in confirmation_progress(Confirmation(Action.HOLD, None, required, timedelta(0), False))

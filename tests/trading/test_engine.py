@@ -310,3 +310,40 @@ def test_kill_switch_engaged_between_decision_and_order_is_a_skip(make_bot, mark
     assert not Order.objects.exists() and not PaperOrder.objects.exists()
     bot.refresh_from_db()
     assert bot.last_skip_code == "kill_switch"
+
+
+def test_acknowledged_order_is_never_written_off(make_bot, market, wallet, clock):
+    bot = make_bot(score=1.0)
+    faulty = FaultyExchange(market, "lost-before")
+    tick(bot, market, faulty)
+    Order.objects.update(exchange_order_id="cb-123")  # the exchange had acknowledged it
+    clock.advance(timedelta(minutes=30))
+    orders_resolve_unresolved(exchange_for=lambda b: wallet, now=market.now())
+    assert Order.objects.get().status == OrderStatus.UNKNOWN
+
+
+def test_rejection_after_acceptance_counts_as_a_failure(make_bot, market, wallet):
+    from market.types import ExchangeOrder
+    from trading.services import order_apply
+
+    bot = make_bot(score=1.0)
+    intent = OrderIntent(Side.BUY, Decimal("10"), None, "test")
+    order = order_submit(
+        bot=bot,
+        intent=intent,
+        product=market.product("BTC-USD"),
+        exchange=FaultyExchange(market, "lost-before"),
+        decision_key="k1",
+        now=market.now(),
+    )
+    rejected = ExchangeOrder(
+        "cb-1", order.client_order_id, "BTC-USD", Side.BUY, OrderStatus.REJECTED, reject_reason="INSUFFICIENT_FUND"
+    )
+    order_apply(order=order, result=rejected, now=market.now())
+    order.refresh_from_db()
+    bot.refresh_from_db()
+    assert (order.status, order.reject_reason) == ("REJECTED", "INSUFFICIENT_FUND")
+    assert order.reject_message and bot.consecutive_failures == 1
+    order_apply(order=order, result=rejected, now=market.now())  # seen again: counted once
+    bot.refresh_from_db()
+    assert bot.consecutive_failures == 1

@@ -149,8 +149,7 @@ def run(
         p, f = _params(config, settings, product, units, int(ask.max()))
     except UnitsError as exc:
         raise BacktestError(str(exc)) from None
-    if scores is None:
-        scores = signal_scores(config, data.candles, memo)
+    scores = signal_scores(config, data.candles, memo) if scores is None else _padded(scores, len(config.built), n)
     weights = np.array([spec.weight for spec, _ in config.built], dtype=np.float64)
     out = kernel.outputs(n)
     n_orders, status = kernel.run(
@@ -188,20 +187,26 @@ def run(
     )
 
 
+def _padded(scores: tuple[np.ndarray, ...], signals: int, n: int) -> tuple[np.ndarray, ...]:
+    """Scores given by the caller, checked: the compiled loop does not check bounds."""
+    rows = [np.ascontiguousarray(row, dtype=np.float64) for row in scores if len(row)]
+    if len(rows) != signals or any(len(row) != n for row in rows):
+        raise BacktestError(f"expected {signals} score rows of {n} candles")
+    return (*rows, *[_NO_SCORES] * (kernel.MAX_SIGNALS - len(rows)))
+
+
 def _params(
     config: BotConfig, settings: BacktestSettings, product: Product, units: Units, max_ask: int
 ) -> tuple[kernel.RuleParams, FillParams]:
     window, stale_after = confirmation_timing(config)
     step_num, step_den = fraction(config.trade_step_pct)
-    slip_num, slip_den = fraction(settings.slippage_rate)
-    fee_num, fee_den = fraction(settings.fee_rate)
-    quote_increment = units.cash(product.quote_increment)
+    f = fill_params(product, settings, units)
     position_size = units.cash(config.position_size_usd)
     max_price = 2 * max_ask  # above any fill price: the ask plus slippage under 100 %
     check_bounds(
-        slippage_arithmetic=max_ask * (slip_den + slip_num),
-        fee_arithmetic=(fee_den + fee_num) * max_price * fee_den,
-        position_size=position_size // quote_increment * rules.NANO,
+        slippage_arithmetic=max_ask * (f.slippage_den + f.slippage_num),
+        fee_arithmetic=(f.fee_den + f.fee_num) * max_price * f.fee_den,
+        position_size=position_size // f.quote_increment * rules.NANO,
         tranche_step_arithmetic=max_price * 100 * step_den,
         starting_balance=units.cash(settings.starting_balance) * 1000,
     )
@@ -223,21 +228,27 @@ def _params(
         starting_cash=units.cash(settings.starting_balance),
         max_price=max_price,
     )
-    f = FillParams(
+    return p, f
+
+
+def fill_params(product: Product, settings: BacktestSettings, units: Units) -> FillParams:
+    """The product's increments and limits and the exchange's rates, in ``units``."""
+    slip_num, slip_den = fraction(settings.slippage_rate)
+    fee_num, fee_den = fraction(settings.fee_rate)
+    return FillParams(
         price_increment=units.price(product.price_increment),
         slippage_num=slip_num,
         slippage_den=slip_den,
         fee_num=fee_num,
         fee_den=fee_den,
         fee_increment=10 ** (units.cash_places - 8),
-        quote_increment=quote_increment,
+        quote_increment=units.cash(product.quote_increment),
         quote_min=units.cash(product.quote_min_size),
         quote_max=_capped(product.quote_max_size, units.cash_places),
         base_increment=units.base(product.base_increment),
         base_min=units.base(product.base_min_size),
         base_max=_capped(product.base_max_size, units.base_places),
     )
-    return p, f
 
 
 def _capped(value: Decimal, digits: int) -> int:

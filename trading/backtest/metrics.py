@@ -67,7 +67,7 @@ def equity_metrics(equity: np.ndarray, times: np.ndarray, step_seconds: int) -> 
     initial, final = float(equity[0]), float(equity[-1])
     n, mean, m2, down, max_dd, max_dd_value, longest = _curve(equity, times)
     years = (int(times[-1]) - int(times[0])) / YEAR_SECONDS
-    cagr = (final / initial) ** (1 / years) - 1 if years > 0 and final > 0 and initial > 0 else None
+    cagr = _cagr(initial, final, years)
     per_year = math.sqrt(YEAR_SECONDS / step_seconds)
     std = math.sqrt(m2 / (n - 1)) if n > 1 else 0.0
     downside = math.sqrt(down / n) if n else 0.0
@@ -81,6 +81,15 @@ def equity_metrics(equity: np.ndarray, times: np.ndarray, step_seconds: int) -> 
         "sortino": mean / downside * per_year if downside > 0 else None,
         "calmar": cagr / max_dd if cagr is not None and max_dd > 0 else None,
     }
+
+
+def _cagr(initial: float, final: float, years: float) -> float | None:
+    if years <= 0 or final <= 0 or initial <= 0:
+        return None
+    try:
+        return math.exp(math.log(final / initial) / years) - 1
+    except OverflowError:  # a gain compounded over a span of minutes: no meaningful annual rate
+        return None
 
 
 def trade_metrics(pnl: np.ndarray, cost: np.ndarray) -> dict[str, float | int | None]:

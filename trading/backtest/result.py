@@ -41,6 +41,7 @@ class Fill:
     total: Decimal  # paid (buy) or received (sell), fee included
     realised_pnl: Decimal
     score: float
+    requested: Decimal  # the order's size: quote to spend (buy) or base to sell
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class BacktestResult:
                     total=u.cash_decimal(row[K.TOTAL]),
                     realised_pnl=u.cash_decimal(row[K.REALISED]),
                     score=float(score),
+                    requested=(u.cash_decimal if row[K.SIDE] == rules.BUY else u.base_decimal)(row[K.REQUESTED]),
                 )
             )
         return out
