@@ -114,7 +114,9 @@ class BotForm(forms.ModelForm):
                 required=False,
                 initial=settings.get("weight", 0.0),
                 label="Weight",
-                widget=forms.NumberInput(attrs={"step": "any", "data-weight": name}),
+                widget=forms.NumberInput(
+                    attrs={"step": "any", "data-weight": self.add_prefix(signal_field_name(name, "enabled"))}
+                ),
             )
             for param in cls.params:
                 field = _param_field(param, settings.get(param.name, param.default))
@@ -177,10 +179,17 @@ class BotForm(forms.ModelForm):
 
     def bot_fields(self) -> dict[str, Any]:
         """The cleaned settings, signal_config included, for bots.services."""
-        fields = {name: self.cleaned_data[name] for name in BOT_FIELDS}
+        fields = {name: self.cleaned_data[name] for name in self._meta.fields}
         fields["signal_config"] = self.instance.signal_config
         return fields
 
     @property
     def signal_errors(self) -> list[str]:
         return list(self.errors.get(NON_FIELD_ERRORS, []))
+
+
+class BotSettingsForm(BotForm):
+    """A bot's trading settings without its name or live switch: an edited copy to backtest, never saved."""
+
+    class Meta(BotForm.Meta):
+        fields = tuple(name for name in BOT_FIELDS if name not in ("name", "live"))

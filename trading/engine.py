@@ -23,9 +23,10 @@ from bots.models import Bot
 from bots.services import bot_pause
 from market.exchange import Exchange, MarketData
 from market.types import Product
-from trading.models import ActivityEvent, Position
+from trading.models import ActivityEvent, Order, Position
 from trading.risk import Balances, Limits, OrderIntent, PositionView, Skip, SkipCode, decide, precheck
 from trading.services import (
+    UNRESOLVED_STATUSES,
     OrderRefused,
     activity_record,
     bot_daily_counters,
@@ -144,7 +145,15 @@ def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime) -> Ti
 
     evaluation = bot_evaluate(bot, market, now)
     _save_evaluation(bot, evaluation, ticker.price)
-    decision = decide(evaluation, view, balances, limits, now)
+    pending = Order.objects.filter(bot=bot, status__in=UNRESOLVED_STATUSES).order_by("created_at").first()
+    if pending is not None:
+        # Until the last order's outcome is known, a new one could double the exposure.
+        decision = Skip(
+            SkipCode.ORDER_IN_FLIGHT,
+            f"waiting for order {pending.client_order_id} ({pending.status}) to resolve before trading again",
+        )
+    else:
+        decision = decide(evaluation, view, balances, limits, now)
     if isinstance(decision, Skip):
         _record_skip(bot, decision, now)
         if decision.pause:

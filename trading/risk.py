@@ -42,6 +42,7 @@ class SkipCode(enum.StrEnum):
     BELOW_MINIMUM = "below_minimum"
     NOTHING_TO_SELL = "nothing_to_sell"
     PRODUCT_DISABLED = "product_disabled"
+    ORDER_IN_FLIGHT = "order_in_flight"
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,13 @@ Level = ActivityEvent.Level
 # An order the exchange has never heard of this long after it was written
 # never reached it (the process died between the commit and the call).
 UNKNOWN_ORDER_GIVE_UP = timedelta(minutes=5)
+# Orders whose final outcome is not known yet: resolved every tick; a bot waits for them.
+UNRESOLVED_STATUSES = (
+    OrderStatus.PENDING.value,
+    OrderStatus.UNKNOWN.value,
+    OrderStatus.OPEN.value,
+    OrderStatus.PARTIALLY_FILLED.value,
+)
 
 
 def activity_record(
@@ -309,15 +316,9 @@ def order_resolve(*, order: Order, exchange: Exchange, now: datetime) -> Order:
 
 
 def orders_resolve_unresolved(*, exchange_for, now: datetime) -> int:
-    """Resolve every PENDING/UNKNOWN order (run at start-up and each tick)."""
+    """Resolve every order whose outcome is not final yet (run at start-up and each tick)."""
     count = 0
-    open_states = [
-        OrderStatus.PENDING.value,
-        OrderStatus.UNKNOWN.value,
-        OrderStatus.OPEN.value,
-        OrderStatus.PARTIALLY_FILLED.value,
-    ]
-    for order in Order.objects.filter(status__in=open_states).select_related("bot"):
+    for order in Order.objects.filter(status__in=UNRESOLVED_STATUSES).select_related("bot"):
         order_resolve(order=order, exchange=exchange_for(order.bot), now=now)
         count += 1
     return count

@@ -8,24 +8,41 @@ writes from the services: these views only glue them to templates.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
 
 from autotrader.htmx import HtmxHttpRequest, login_required
+from bots.config import BotConfig, bot_config_from_values
+from bots.forms import BotSettingsForm
+from bots.models import CONFIG_FIELDS, Bot
 from bots.selectors import bot_confirmation
 from market.selectors import market_data_health
 from market.services import get_exchange, get_market_data
 from market.stream import stream_status
-from trading.forms import KillSwitchForm
+from trading.backtest_jobs import (
+    BacktestJob,
+    backtest_chart,
+    backtest_job_get,
+    backtest_job_start,
+    backtest_jobs_recent,
+    default_span,
+)
+from trading.forms import BacktestForm, KillSwitchForm
+from trading.models import BacktestRun
 from trading.selectors import (
     LOG_NAMES,
     activity_recent,
+    backtest_list,
     bot_cards,
     bots_with_state,
     health_snapshot,
@@ -184,3 +201,141 @@ def kill_switch_change(request: HtmxHttpRequest) -> HttpResponse:
     )
     messages.warning(request, "Kill switch engaged: no bot places a new order." if engaged else "Kill switch released.")
     return redirect("dashboard:overview")
+
+
+# --- backtests -----------------------------------------------------------------
+RUNS_LIMIT = 50
+TRADES_LIMIT = 200
+METRICS = (
+    ("total_return", "Return", "percent"),
+    ("buy_and_hold_return", "Buy and hold", "percent"),
+    ("max_drawdown", "Max drawdown", "percent"),
+    ("sharpe", "Sharpe", "number"),
+    ("sortino", "Sortino", "number"),
+    ("calmar", "Calmar", "number"),
+    ("cagr", "CAGR", "percent"),
+    ("trades", "Round trips", "int"),
+    ("win_rate", "Win rate", "percent"),
+    ("profit_factor", "Profit factor", "number"),
+    ("exposure", "Time in the market", "percent"),
+    ("fills", "Fills", "int"),
+    ("rejected_orders", "Rejected orders", "int"),
+    ("fees_paid", "Fees paid", "money"),
+    ("final_equity", "Final equity", "money"),
+    ("open_position", "Open position at the end", "text"),
+)
+
+
+@require_GET
+@login_required
+def backtest_list_page(request: HtmxHttpRequest) -> HttpResponse:
+    """Page: the dashboard's recent jobs and every stored run, newest first."""
+    runs = list(backtest_list()[:RUNS_LIMIT])
+    return dashboard_page(request, "trading/backtest_list.html", {"runs": runs, "jobs": backtest_jobs_recent()})
+
+
+def _edited(bot: Bot, values: dict[str, Any], product_id: str) -> bool:
+    """Whether the form's settings differ from the bot's in anything that trades (disabled signals aside)."""
+
+    def trading(config: BotConfig) -> BotConfig:
+        return replace(config, signals=tuple(s for s in config.signals if s.enabled))
+
+    return product_id != bot.product_id or trading(bot_config_from_values(values)) != trading(bot.config)
+
+
+def _backtest_forms(request: HttpRequest, bot: Bot) -> tuple[BacktestForm, BotSettingsForm]:
+    if request.method == "POST":
+        return BacktestForm(request.POST), BotSettingsForm(request.POST, instance=bot, prefix="cfg")
+    start, end = default_span(now=get_market_data().now())
+    return BacktestForm(initial={"start": start, "end": end}), BotSettingsForm(instance=bot, prefix="cfg")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def backtest_new(request: HtmxHttpRequest) -> HttpResponse:
+    """Page: backtest a bot, or an edited copy of its settings (the bot itself is not changed)."""
+    bots = list(Bot.objects.order_by("name").only("pk", "name", "product_id"))
+    if not bots:
+        messages.info(request, "Create a bot first: a backtest runs a bot's settings.")
+        return redirect("dashboard:bot_new")
+    chosen = request.POST.get("bot") or request.GET.get("bot") or bots[0].pk
+    bot = get_object_or_404(Bot, pk=chosen)
+    form, settings_form = _backtest_forms(request, bot)
+    if request.method == "POST" and form.is_valid() and settings_form.is_valid():
+        values = {k: v for k, v in settings_form.bot_fields().items() if k in CONFIG_FIELDS}
+        product_id = settings_form.cleaned_data["product_id"]
+        edited = _edited(Bot.objects.get(pk=bot.pk), values, product_id)
+        job = backtest_job_start(
+            name=f"{bot.name} (edited copy)" if edited else bot.name,
+            values=values,
+            product_id=product_id,
+            start=form.cleaned_data["start"],
+            end=form.cleaned_data["end"],
+            source=form.cleaned_data["source"],
+            starting_balance=form.cleaned_data["starting_balance"],
+            bot_id=bot.pk,
+        )
+        return redirect("dashboard:backtest_job", job_id=job.id)
+    context = {"form": form, "settings_form": settings_form, "bot": bot, "bots": bots}
+    return dashboard_page(request, "trading/backtest_new.html", context, status=400 if form.is_bound else 200)
+
+
+def _job_or_404(job_id: str) -> BacktestJob:
+    job = backtest_job_get(job_id=job_id)
+    if job is None:
+        raise Http404("no such backtest job (it finished more than a day ago, or never existed)")
+    return job
+
+
+@require_GET
+@login_required
+def backtest_job(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
+    """Page: one queued or running backtest, with its progress."""
+    return dashboard_page(request, "trading/backtest_job.html", {"job": _job_or_404(job_id)})
+
+
+@require_GET
+@login_required
+def backtest_job_panel(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
+    """Partial: the job's progress; once it has finished, the last answer stops the polling (286)."""
+    job = _job_or_404(job_id)
+    response = render(request, "trading/backtest_job_panel.html", {"job": job})
+    if job.finished:
+        return HttpResponseStopPolling(response.content)
+    return response
+
+
+def _round_trip(trip: dict[str, Any]) -> dict[str, Any]:
+    """A stored round trip with its times as datetimes."""
+
+    def when(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    return {**trip, "entry_time": when(trip.get("entry_time")), "exit_time": when(trip.get("exit_time"))}
+
+
+@require_GET
+@login_required
+def backtest_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Page: a stored run's metrics, its equity against buy-and-hold, drawdown, fills on the price, round trips."""
+    run = get_object_or_404(BacktestRun.objects.select_related("bot"), pk=pk)
+    metrics = [(label, run.metrics.get(key), kind) for key, label, kind in METRICS if key in run.metrics]
+    context = {
+        "run": run,
+        "metrics": metrics,
+        "trades": [_round_trip(t) for t in reversed(run.trade_list[-TRADES_LIMIT:])],
+        "trades_total": len(run.trade_list),
+        "config_json": json.dumps(run.config, indent=2, sort_keys=True),
+    }
+    return dashboard_page(request, "trading/backtest_detail.html", context)
+
+
+@require_GET
+@login_required
+def backtest_chart_data(request: HtmxHttpRequest, pk: int) -> JsonResponse:
+    """JSON: the run's price with fills, equity, buy-and-hold and drawdown (recomputed if not kept)."""
+    run = get_object_or_404(BacktestRun, pk=pk)
+    try:
+        return JsonResponse(backtest_chart(run=run))
+    except ValueError as exc:  # BacktestError and DataError: the candles are no longer there
+        return JsonResponse({"error": str(exc)})

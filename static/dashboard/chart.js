@@ -121,7 +121,7 @@
       this.fitted = true;
     }
     this.el.dataset.candles = String(data.candles.length);
-    this.el.dataset.markers = String(data.markers.length);
+    this.el.dataset.markers = String(this.markers.markers().length);
     this.el.dataset.state = "ready";
     var status = this.el.querySelector(".chart-status");
     if (status) status.remove();

@@ -4,7 +4,8 @@
  * - a refresh of every live panel as soon as a hidden tab becomes visible
  *   again (polling pauses while it is hidden);
  * - the running total of the enabled signal weights on the bot form;
- * - the log tail kept scrolled to its newest line.
+ * - the log tail kept scrolled to its newest line;
+ * - selects that reload their page when changed (the backtest form's bot).
  */
 (function () {
   "use strict";
@@ -33,7 +34,7 @@
     if (!out) return;
     var total = 0;
     form.querySelectorAll("input[data-weight]").forEach(function (input) {
-      var enabled = form.querySelector('input[name="' + input.dataset.weight + '__enabled"]');
+      var enabled = form.querySelector('input[name="' + input.dataset.weight + '"]');
       var box = input.closest(".signal-box");
       var on = !enabled || enabled.checked;
       if (box) box.classList.toggle("is-disabled", !on);
@@ -65,6 +66,10 @@
   function scrollLogs(root) {
     (root || document).querySelectorAll(".log").forEach(function (log) { log.scrollTop = log.scrollHeight; });
   }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-autosubmit]")) event.target.form.submit();
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     initForms(document);

@@ -93,16 +93,18 @@ def test_buy_then_sell_exits_to_the_last_satoshi(live_bot, live_market, cb_excha
 
 @pytest.mark.parametrize("status", [429, 503, 500])
 def test_refused_order_requests_are_never_resent(live_bot, live_market, cb_exchange, fake_coinbase, cb_clock, status):
-    """A 429 burst or 5xx answers: each decision is one POST; unplaced orders end failed, a later one fills."""
+    """A 429 burst or 5xx answers: each decision is one POST; while an order's outcome is unknown
+    the bot places no other; unplaced orders end failed, and a later decision fills."""
     fake_coinbase.faults.add("POST /orders", "status", status, times=2)
     bot = live_bot(score=1.0, position_size_usd=Decimal("50"))
-    for _ in range(3):
-        tick(bot, live_market, cb_exchange)
-        cb_clock.shift(timedelta(minutes=1))
-    first, second, third = Order.objects.order_by("id")
-    assert (first.status, second.status, third.status) == ("UNKNOWN", "UNKNOWN", "FILLED")
-    cb_clock.shift(UNKNOWN_ORDER_GIVE_UP)
-    resolve(live_market, cb_exchange)
+    for _ in range(2):
+        assert tick(bot, live_market, cb_exchange).outcome == "ordered"  # outcome unknown
+        for _ in range(3):
+            cb_clock.shift(timedelta(minutes=1))
+            assert tick(bot, live_market, cb_exchange).outcome == "skipped"  # waits: no double exposure
+        cb_clock.shift(UNKNOWN_ORDER_GIVE_UP)
+        resolve(live_market, cb_exchange)
+    assert tick(bot, live_market, cb_exchange).outcome == "ordered"
     assert [o.status for o in Order.objects.order_by("id")] == ["FAILED", "FAILED", "FILLED"]
     assert [r.status for r in fake_coinbase.requests("POST /orders")] == [status, status, 200]
     assert_one_post_per_decision(fake_coinbase)

@@ -119,7 +119,7 @@ def test_the_edit_form_shows_the_bots_settings_and_saves_them(client, demo):
     html = client.get(reverse("dashboard:bot_edit", args=[bot.pk])).content.decode()
     assert 'value="BTC Scalper"' in html
     assert 'name="rsi__buy_threshold" value="35"' in html
-    assert "data-weight-total" in html and 'data-weight="rsi"' in html
+    assert "data-weight-total" in html and 'data-weight="rsi__enabled"' in html
     data = _valid(name="BTC Scalper", product_id="BTC-USD", rsi__weight="0.4", moving_average__weight="0.2")
     data["macd__enabled"] = "on"
     response = client.post(reverse("dashboard:bot_edit", args=[bot.pk]), data)

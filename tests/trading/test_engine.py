@@ -347,3 +347,15 @@ def test_rejection_after_acceptance_counts_as_a_failure(make_bot, market, wallet
     order_apply(order=order, result=rejected, now=market.now())  # seen again: counted once
     bot.refresh_from_db()
     assert bot.consecutive_failures == 1
+
+
+def test_no_new_order_while_the_last_one_is_unresolved(make_bot, market, wallet, clock):
+    bot = make_bot(score=1.0, trade_step_pct=Decimal("0"))
+    faulty = FaultyExchange(market, "lost-before")
+    tick(bot, market, faulty)  # outcome unknown
+    clock.advance(timedelta(minutes=1))
+    result = tick(bot, market, faulty)
+    assert result.outcome == "skipped" and "to resolve before trading again" in result.detail
+    assert Order.objects.count() == 1 and faulty.calls == 1
+    bot.refresh_from_db()
+    assert bot.last_evaluated_at == market.now()  # still evaluated and shown
