@@ -132,3 +132,13 @@ def make_bot(market, fixed_signal):
 def set_score(bot: Bot, score: float) -> None:
     bot.signal_config = {"fixed": {"enabled": True, "weight": 1.0, "score": score}}
     bot.save(update_fields=["signal_config"])
+
+
+DB_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server", "admin_client", "admin_user", "client"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark tests that touch the database ``db``: ``-m "not db and not slow"`` runs the pure core."""
+    for item in items:
+        if item.get_closest_marker("django_db") or DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
