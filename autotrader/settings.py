@@ -208,6 +208,10 @@ SIM_CSV = env_str("SIM_CSV", "")
 SIM_CSV_PRODUCT = env_str("SIM_CSV_PRODUCT", "BTC-USD").upper()
 SIM_CSV_GRANULARITY = env_str("SIM_CSV_GRANULARITY", "5m")
 SIM_HISTORY_DAYS = env_int("SIM_HISTORY_DAYS", 14, minimum=1)
+# How many pairs the simulated market lists, from a catalog of twenty (load tests use them all).
+SIM_PAIRS = env_int("SIM_PAIRS", 9, minimum=1)
+if SIM_PAIRS > 20:
+    raise ImproperlyConfigured(f"SIM_PAIRS must be at most 20 (the simulated catalog's size), got {SIM_PAIRS}")
 MAX_CONSECUTIVE_FAILURES = env_int("MAX_CONSECUTIVE_FAILURES", 3, minimum=1)
 STALE_CONFIRMATION_MINUTES = env_int("STALE_CONFIRMATION_MINUTES", 60, minimum=1)
 RUNNER_LEASE_SECONDS = env_float("RUNNER_LEASE_SECONDS", 60.0, minimum=1.0)

@@ -10,7 +10,12 @@ partials (portfolio, bot cards, activity, status bar) as a logged-in trader:
 2. Latency under 20 concurrent clients, each a dashboard that polls the four
    partials together every 5 s as htmx does (target: p95 under 100 ms).
 3. Latency under 20 clients sending back to back, with no pause (a stress
-   figure: every client always has a request in flight; same target).
+   figure: every client always has a request in flight; same target), and
+   the server's CPU time per request.
+
+One client's sequential latency is printed first, for reference. Timings
+depend on the machine and on whatever else runs on it: the load average is
+printed at the end.
 
 Run: .venv/bin/python bench/dashboard.py [--seconds 30] [--workers 2]
 """
@@ -57,7 +62,9 @@ def add_bots(count: int) -> None:
     start = Bot.objects.count()
     now = market.now()
     for i in range(start, start + count):
-        bot = bot_create(name=f"bench-{i:03d}", product_id=pairs[i % len(pairs)], granularity=["1m", "5m", "15m"][i % 3])
+        bot = bot_create(
+            name=f"bench-{i:03d}", product_id=pairs[i % len(pairs)], granularity=["1m", "5m", "15m"][i % 3]
+        )
         bot_start(bot=bot, at=now)
         price = market.ticker(bot.product_id).price
         orders = Order.objects.bulk_create(
@@ -230,6 +237,21 @@ class Client:
         return elapsed
 
 
+def poll_once(client: Client) -> dict[str, float]:
+    """The four partials at once, as htmx fires them when their 5 s timers line up: name -> ms."""
+    results: dict[str, float] = {}
+
+    def fetch(name: str) -> None:
+        results[name] = client.get(name)
+
+    threads = [threading.Thread(target=fetch, args=(name,)) for name in PARTIALS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def run_polling(port: int, session: str, seconds: float) -> dict[str, list[float]]:
     """Each client fires the four partials together every 5 s, starting at a random phase."""
     samples: dict[str, list[float]] = {name: [] for name in PARTIALS}
@@ -244,14 +266,7 @@ def run_polling(port: int, session: str, seconds: float) -> dict[str, list[float
             time.sleep(max(0.0, next_poll - time.monotonic()))
             if time.monotonic() >= stop_at:
                 return
-            results: dict[str, float] = {}
-            threads = [
-                threading.Thread(target=lambda n=name: results.__setitem__(n, client.get(n))) for name in PARTIALS
-            ]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            results = poll_once(client)
             with lock:
                 for name, ms in results.items():
                     samples[name].append(ms)
@@ -287,6 +302,25 @@ def run_back_to_back(port: int, session: str, seconds: float) -> tuple[dict[str,
     for t in threads:
         t.join()
     return samples, sum(len(v) for v in samples.values())
+
+
+def server_cpu_seconds(pid: int) -> float | None:
+    """CPU time used so far by the server and its workers (Linux /proc; None elsewhere)."""
+    proc = Path("/proc")
+    if not proc.exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -332,7 +366,8 @@ def main() -> int:
         same = small[name] == large[name]
         ok &= same
         verdict = "PASS" if same else "FAIL"
-        print(f"  {name:<11} {small[name]:>3} queries (5 bots, 500 events) -> {large[name]:>3} (50 bots, 5,000 events) {verdict}")
+        sizes = f"{small[name]:>3} queries (5 bots, 500 events) -> {large[name]:>3} (50 bots, 5,000 events)"
+        print(f"  {name:<11} {sizes} {verdict}")
 
     port = free_port()
     server = start_server(port, args.workers)
@@ -341,10 +376,21 @@ def main() -> int:
         for _ in range(5):
             for name in PARTIALS:
                 warm.get(name)
-        print(f"\nserver: gunicorn, {args.workers} workers x 4 threads on {os.cpu_count()} CPUs; {CLIENTS} clients")
-        ok &= summarise(f"{CLIENTS} dashboards polling every {POLL_SECONDS:g} s", run_polling(port, session, args.seconds))
+        print(f"\nserver: gunicorn, {args.workers} workers x 4 threads on {os.cpu_count()} CPUs")
+        print("\none client, one request at a time (the service time, for reference)")
+        for name in PARTIALS:
+            alone = [warm.get(name) for _ in range(20)]
+            print(f"  {name:<11} p50 {statistics.median(alone):6.1f} ms")
+        ok &= summarise(
+            f"{CLIENTS} dashboards polling every {POLL_SECONDS:g} s", run_polling(port, session, args.seconds)
+        )
+        cpu_before = server_cpu_seconds(server.pid)
         samples, total = run_back_to_back(port, session, 10.0)
+        cpu_after = server_cpu_seconds(server.pid)
         ok &= summarise(f"{CLIENTS} clients back to back (10 s, {total / 10:.0f} requests/s)", samples)
+        if cpu_before is not None and cpu_after is not None:
+            print(f"  server CPU per request: {(cpu_after - cpu_before) / total * 1000:.1f} ms (all four partials)")
+        print(f"\nload average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -7,6 +7,7 @@ Thin: input is checked by the same code as the admin and the model
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -41,11 +42,12 @@ from bots.selectors import (
 from bots.services import bot_create, bot_delete, bot_start, bot_stop, bot_update
 from bots.signals import REGISTRY
 from market.services import get_market_data
-from market.types import Granularity
+from market.types import Granularity, UnknownProduct
 from trading.engine import bot_evaluate_now
 
+log = logging.getLogger(__name__)
 ID = id_parameter("The bot's id.")
-CONFLICT = {"409": "The bot's state forbids it (it has orders; its stored settings cannot be used)."}
+CONFLICT = {"409": "The bot's state forbids it: it has orders, or its stored settings or pair cannot be used."}
 
 
 # --- signal_config --------------------------------------------------------
@@ -102,7 +104,7 @@ class SignalConfigField(serializers.JSONField):
 
 @extend_schema_field({"type": "object", "additionalProperties": {"type": "object"}})
 class SignalConfigOutField(serializers.JSONField):
-    pass
+    """As stored: loose, so that a signal registered later (or only in tests) still conforms."""
 
 
 def _oversized_numbers(value: Any, path: str) -> Iterator[str]:
@@ -219,7 +221,7 @@ class SignalBreakdownSerializer(serializers.Serializer):
     name = serializers.CharField()
     weight = serializers.FloatField()
     score = FiniteFloatField(allow_null=True, help_text="null: not enough data.")
-    contribution = FiniteFloatField()
+    contribution = FiniteFloatField(allow_null=True)
     indicators = serializers.DictField(child=FiniteFloatField(allow_null=True), help_text="Raw values (TA-Lib's).")
     reason = serializers.CharField()
 
@@ -228,7 +230,7 @@ class EvaluationSerializer(serializers.Serializer):
     """An evaluation in full: score, action, temperature, each signal with its raw indicators."""
 
     time = UtcDateTimeField(help_text="Market time of the evaluation.")
-    score = FiniteFloatField()
+    score = FiniteFloatField(allow_null=True, help_text="-1 (strong sell) to +1 (strong buy).")
     action = serializers.ChoiceField(choices=[a.value for a in Action])
     temperature = serializers.ChoiceField(choices=[t.value for t in Temperature])
     emoji = serializers.SerializerMethodField()
@@ -254,6 +256,8 @@ def _bot_settings_usable(bot: Bot) -> Iterator[None]:
         ) from exc
     except OverflowError as exc:
         raise Conflict(f"{bot.name}'s settings reach beyond what the market's clock can cover ({exc})") from exc
+    except UnknownProduct as exc:
+        raise Conflict(f"{bot.name}'s pair {bot.product_id} is not listed by the market") from exc
 
 
 # --- bots -----------------------------------------------------------------
@@ -453,7 +457,14 @@ class TemperatureDetailSerializer(TemperatureSerializer):
 
     @extend_schema_field(EvaluationSerializer(allow_null=True))
     def get_evaluation(self, bot: Bot) -> dict[str, Any] | None:
-        return EvaluationSerializer(bot.last_evaluation).data if bot.last_evaluation else None
+        if not bot.last_evaluation:
+            return None
+        try:
+            return EvaluationSerializer(bot.last_evaluation).data
+        except (KeyError, TypeError, ValueError):
+            # Stored by an older release in another shape: shown as absent until the next tick.
+            log.warning("bot %s: stored evaluation has an unknown shape", bot.pk)
+            return None
 
 
 class TemperatureCountsSerializer(serializers.Serializer):

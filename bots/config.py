@@ -18,6 +18,16 @@ from bots.signals.base import Signal
 from market.types import Granularity
 
 MAX_TOTAL_WEIGHT = 1.0
+# Bounds that keep a setting meaningful (a week-long window is already unusual).
+UPPER_BOUNDS = {
+    "confirmation_minutes": 10_080,
+    "cooldown_minutes": 10_080,
+    "trade_step_pct": 100,
+    "max_trades_per_day": 10_000,
+    "position_size_usd": 10**12,
+    "max_position_usd": 10**12,
+    "daily_loss_limit_usd": 10**12,
+}
 # Keep a bot's history inside one market-data cache entry (market.cache keeps 1,500 candles).
 MAX_HISTORY_CANDLES = 1000
 WEIGHTS_TOO_HIGH = "enabled signal weights total {total:.4g}, more than 1.0"
@@ -100,7 +110,7 @@ def _coerce(param, raw: Any, path: str, errors: dict[str, str]) -> Any:
         return None
     try:
         number = float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         errors[path] = "must be a number"
         return None
     if not math.isfinite(number):
@@ -202,6 +212,8 @@ def validate_bot_settings(values: dict[str, Any]) -> dict[str, str]:
         d = number(name)
         if d is not None and d < 0 and name not in errors:
             errors[name] = "must not be negative"
+        elif d is not None and name in UPPER_BOUNDS and d > UPPER_BOUNDS[name] and name not in errors:
+            errors[name] = f"must be at most {UPPER_BOUNDS[name]}"
     size, cap = number("position_size_usd"), number("max_position_usd")
     if size is not None and size == 0 and "position_size_usd" not in errors:
         errors["position_size_usd"] = "must be more than 0"

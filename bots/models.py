@@ -114,6 +114,14 @@ class Bot(models.Model):
         self.product_id = (self.product_id or "").strip().upper()
         if self.product_id and not product_exists(self.product_id):
             errors.setdefault("product_id", []).append(f"unknown trading pair {self.product_id!r}")
+        elif self.pk and self.product_id:
+            from trading.models import Position
+
+            held = Position.objects.filter(bot_id=self.pk, base_size__gt=0).exclude(product_id=self.product_id).first()
+            if held is not None:
+                errors.setdefault("product_id", []).append(
+                    f"the bot holds {held.base_size.normalize()} on {held.product_id}; sell it before changing the pair"
+                )
         if errors:
             raise ValidationError(errors)
 

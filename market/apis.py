@@ -8,6 +8,7 @@ cache lets through.
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -34,16 +35,15 @@ from market.stream import stream_set_enabled, stream_status
 from market.types import Candles, Granularity, Product, Ticker, UnknownProduct
 from trading.models import Order
 
+# Pairs are BASE-QUOTE (BTC-USD); Coinbase also lists longer ids such as BTC-PERP-INTX.
 PRODUCT_ID = OpenApiParameter(
     "product_id",
     str,
     OpenApiParameter.PATH,
     description="A trading pair, e.g. BTC-USD.",
-    pattern=r"^[A-Za-z0-9]+-[A-Za-z0-9]+$",
+    pattern=r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)+$",
 )
-
-
-PAIR_PATTERN = re.compile(r"^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$")
+PAIR_PATTERN = re.compile(r"^[A-Z0-9]{1,20}(-[A-Z0-9]{1,20}){1,3}$")
 
 
 def _listed(market: CachedMarketData, product_id: str) -> Product:
@@ -104,7 +104,7 @@ class TickerApi(ApiView):
         """Best bid and ask now (through the cache)."""
         market = get_market_data()
         ticker: Ticker = market.ticker(_listed(market, product_id).product_id)
-        data = {**ticker.__dict__, "mid": ticker.mid, "stale": bool(getattr(ticker, "stale", False))}
+        data = {**asdict(ticker), "mid": ticker.mid, "stale": bool(getattr(ticker, "stale", False))}
         return Response(TickerSerializer(data).data)
 
 

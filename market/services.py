@@ -65,7 +65,7 @@ def _build_source() -> MarketData:
 
         state = sim_state_get()
         clock = ScaledClock(state.anchor_wall, state.anchor_market, state.speed)
-        sim = SimulatedMarket(seed=state.seed, epoch=state.epoch, clock=clock)
+        sim = SimulatedMarket(seed=state.seed, epoch=state.epoch, clock=clock, pairs=settings.SIM_PAIRS)
         if settings.SIM_CSV:
             from market.replay import ReplayMarket, load_csv
             from market.types import Granularity

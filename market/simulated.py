@@ -111,6 +111,9 @@ def _spec(
 
 
 # Prices of 2025; increments and minimums as Coinbase lists them for these pairs.
+# The market lists the first SIM_PAIRS of this catalog (nine by default); the
+# order never changes, and a pair's path depends only on the seed and its own
+# id, so listing more pairs leaves the first nine's prices as they were.
 _SPECS = {
     s.product.product_id: s
     for s in (
@@ -123,8 +126,21 @@ _SPECS = {
         _spec("LTC", 100, 0.04, "3", 500_000, "0.00000001", "0.01", "50000"),
         _spec("LINK", 20, 0.05, "3", 1_000_000, "0.01", "0.001", "600000"),
         _spec("AVAX", 35, 0.055, "3", 700_000, "0.00000001", "0.01", "150000"),
+        _spec("BCH", 450, 0.04, "3", 60_000, "0.00000001", "0.01", "12000"),
+        _spec("DOT", 6.5, 0.05, "4", 4_000_000, "0.00000001", "0.001", "1500000"),
+        _spec("UNI", 10, 0.055, "4", 1_500_000, "0.000001", "0.001", "400000"),
+        _spec("ATOM", 6, 0.05, "4", 1_200_000, "0.01", "0.001", "500000"),
+        _spec("XLM", 0.35, 0.045, "4", 90_000_000, "1", "0.000001", "20000000"),
+        _spec("NEAR", 4.5, 0.06, "5", 3_000_000, "0.001", "0.001", "1000000"),
+        _spec("AAVE", 250, 0.055, "4", 60_000, "0.001", "0.01", "15000"),
+        _spec("FIL", 4, 0.055, "5", 2_500_000, "0.001", "0.001", "1000000"),
+        _spec("ALGO", 0.3, 0.055, "5", 40_000_000, "0.1", "0.0001", "25000000"),
+        _spec("ETC", 25, 0.05, "4", 400_000, "0.00000001", "0.01", "100000"),
+        _spec("HBAR", 0.25, 0.06, "5", 150_000_000, "0.01", "0.00001", "50000000"),
     )
 }
+DEFAULT_PAIRS = 9
+MAX_PAIRS = len(_SPECS)
 
 
 def _generate(seed: int, spec: _Spec, index: int, start: _State) -> tuple[tuple[np.ndarray, np.ndarray], _State]:
@@ -168,12 +184,20 @@ def _generate(seed: int, spec: _Spec, index: int, start: _State) -> tuple[tuple[
 
 
 class SimulatedMarket:
-    """The market data port over the simulated price paths of nine USD pairs."""
+    """The market data port over the simulated price paths of nine (up to twenty) USD pairs.
+
+    ``pairs`` is how many pairs of the catalog the market lists (``products()``);
+    every pair of the catalog can be quoted, so a sample or a backtest built
+    without the setting still knows a pair the live market lists.
+    """
 
     name = "simulated"
 
-    def __init__(self, seed: int, epoch: datetime, clock: Clock) -> None:
+    def __init__(self, seed: int, epoch: datetime, clock: Clock, *, pairs: int = DEFAULT_PAIRS) -> None:
+        if not 1 <= pairs <= MAX_PAIRS:
+            raise ValueError(f"the simulated market lists 1 to {MAX_PAIRS} pairs, not {pairs}")
         self.seed = seed % 2**64
+        self.pairs = pairs
         self._t0 = math.floor(unix_seconds(epoch, "epoch"))
         self.epoch = datetime.fromtimestamp(self._t0, UTC)
         self.clock = clock
@@ -187,7 +211,7 @@ class SimulatedMarket:
         return self.clock.now()
 
     def products(self) -> list[Product]:
-        return [s.product for s in _SPECS.values()]
+        return [s.product for s in list(_SPECS.values())[: self.pairs]]
 
     def product(self, product_id: str) -> Product:
         return self._spec(product_id).product

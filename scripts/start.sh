@@ -28,4 +28,5 @@ start runner python manage.py runbots
 sleep 2
 ./scripts/status.sh --brief || true
 echo
-echo "Dashboard and admin: http://$BIND/admin/   (trading mode: ${TRADING_MODE:-paper}, market data: ${MARKET_DATA:-simulated})"
+echo "Dashboard: http://$BIND/   Admin: http://$BIND/admin/   API docs: http://$BIND/api/docs"
+echo "(trading mode: ${TRADING_MODE:-paper}, market data: ${MARKET_DATA:-simulated})"

@@ -7,6 +7,7 @@ text that may quote an exchange is scrubbed of secrets.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
@@ -287,7 +288,7 @@ class PortfolioApi(ApiView):
         mode = settings.TRADING_MODE
         now = get_market_data().now()
         summary = portfolio_summary(balances=get_exchange(live=mode == "live").balances(), now=now)
-        data = {**summary.__dict__, "mode": mode, "at": now}
+        data = {**asdict(summary), "mode": mode, "at": now}
         return Response(PortfolioSerializer(data).data)
 
 
@@ -355,7 +356,7 @@ class SystemHealthApi(ApiView):
             "ticker_lease_holder": health.ticker_lease_holder,
             "processes": health.processes,
             "task_queue": {
-                **queue.__dict__,
+                **asdict(queue),
                 "failures": [{"task": t, "at": at, "error": e} for t, at, e in queue.failures],
             },
             "stream": stream_status(),

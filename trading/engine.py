@@ -21,7 +21,7 @@ from django.utils import timezone
 from bots.evaluator import Action, Evaluation, evaluate
 from bots.models import Bot
 from bots.services import bot_pause
-from market.exchange import Exchange, MarketData
+from market.exchange import Exchange, MarketData, TemporaryError
 from market.types import Product
 from trading.models import ActivityEvent, Order, Position
 from trading.risk import Balances, Limits, OrderIntent, PositionView, Skip, SkipCode, decide, precheck
@@ -36,6 +36,9 @@ from trading.services import (
 
 log = logging.getLogger(__name__)
 Kind = ActivityEvent.Kind
+# A skip code outside the risk gate's (like the pause codes "order_failures" and
+# "live_preflight"): the exchange did not answer, so the bot could not decide.
+EXCHANGE_UNAVAILABLE = "exchange_unavailable"
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,15 @@ def bot_tick(
         if bot.status != Bot.Status.RUNNING:
             return TickResult(bot_id, "skipped", f"bot is {bot.status}")
         return _tick(bot, market, exchange_for(bot), now)
+    except TemporaryError as exc:
+        # An outage is not an evaluation failure: skip with the reason (one feed
+        # event per outage, not one error per tick) and decide again next tick.
+        log.warning("bot %s skipped: the exchange is not answering: %s", bot_id, exc)
+        reason = f"exchange unavailable, trading resumes when it answers: {exc}"
+        bot = Bot.objects.filter(pk=bot_id).first()
+        if bot is not None:
+            _note_skip(bot, EXCHANGE_UNAVAILABLE, reason, now, level=ActivityEvent.Level.WARNING)
+        return TickResult(bot_id, "skipped", reason)
     except Exception as exc:
         log.exception("tick of bot %s failed", bot_id)
         bot = Bot.objects.filter(pk=bot_id).first()
@@ -124,6 +136,9 @@ def bot_evaluate_now(bot: Bot, market: MarketData) -> Evaluation:
 def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime) -> TickResult:
     product = market.product(bot.product_id)
     ticker = market.ticker(bot.product_id)
+    if ticker.stale:
+        # Served from the cache while the source backs off: never decide on prices that may be minutes old.
+        raise TemporaryError(f"{market.name} prices for {bot.product_id} are stale (market data is backing off)")
     wallet = exchange.balances()
     zero = Decimal("0")
     balances = Balances(
@@ -226,8 +241,14 @@ def _save_evaluation(bot: Bot, evaluation: Evaluation, price: Decimal) -> None:
 
 
 def _record_skip(bot: Bot, skip: Skip, now: datetime) -> None:
+    _note_skip(bot, skip.code.value, skip.reason, now)
+
+
+def _note_skip(bot: Bot, code: str, reason: str, now: datetime, *, level: str = ActivityEvent.Level.INFO) -> None:
     """Store the latest skip on the bot; the feed gets one event per change of reason."""
-    if bot.last_skip_code != skip.code.value:
-        activity_record(kind=Kind.SKIP, bot=bot, at=now, message=f"{bot.name}: {skip.reason}", data={"code": skip.code})
-    if (bot.last_skip_code, bot.last_skip_reason) != (skip.code.value, skip.reason[:500]):
-        Bot.objects.filter(pk=bot.pk).update(last_skip_code=skip.code.value, last_skip_reason=skip.reason[:500])
+    if bot.last_skip_code != code:
+        activity_record(
+            kind=Kind.SKIP, level=level, bot=bot, at=now, message=f"{bot.name}: {reason}", data={"code": code}
+        )
+    if (bot.last_skip_code, bot.last_skip_reason) != (code, reason[:500]):
+        Bot.objects.filter(pk=bot.pk).update(last_skip_code=code, last_skip_reason=reason[:500])

@@ -236,9 +236,7 @@ def _skip(
     if code is SkipCode.NOTHING_TO_SELL:
         return Skip(code, "sell signal but no position to sell")
     if evaluation.action is Action.BUY:
-        return Skip(
-            code, f"buy of {quote_size} {product.quote_currency} is below the minimum {product.quote_min_size}"
-        )
+        return Skip(code, f"buy of {quote_size} {product.quote_currency} is below the minimum {product.quote_min_size}")
     held = min(position.base_size, balances.base_available)
     return Skip(code, f"position of {held} {product.base_currency} is below the minimum order")
 

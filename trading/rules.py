@@ -107,7 +107,7 @@ def buy_fraction_nano(score: float, buy_threshold: float) -> int:
     """Share of position_size_usd to spend, in billionths: half at the buy threshold, all at +1."""
     excess = (score - buy_threshold) / (1.0 - buy_threshold) if buy_threshold < 1.0 else 1.0
     excess = min(max(excess, 0.0), 1.0)
-    return int(math.floor((0.5 + 0.5 * excess) * NANO + 0.5))
+    return math.floor((0.5 + 0.5 * excess) * NANO + 0.5)
 
 
 @register_jitable

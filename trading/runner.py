@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from bots.models import Bot
 from market.exchange import Exchange, MarketData
 from trading.engine import TickResult, bot_tick
-from trading.models import Heartbeat, Lease
-from trading.services import orders_resolve_unresolved
+from trading.models import ActivityEvent, Heartbeat, Lease
+from trading.services import activity_record, orders_resolve_unresolved
 
 log = logging.getLogger(__name__)
 TICKER_LEASE = "ticker"
@@ -96,6 +96,7 @@ class Runner:
         self.exchange_for = exchange_for
         self.owner = owner or process_name("ticker")
         self.dispatch = dispatch
+        self._failure_reported = False  # the current run of failed ticks is in the activity feed
 
     def tick(self) -> TickReport:
         """One pass over every running bot at the market's current time."""
@@ -132,13 +133,32 @@ class Runner:
         return report
 
     def run(self, *, interval: float, stop: threading.Event, max_ticks: int | None = None) -> int:
-        """Tick every ``interval`` seconds while holding the ticker lease."""
+        """Tick every ``interval`` seconds while holding the ticker lease.
+
+        Survives its dependencies going away: a database or broker outage
+        fails a tick (logged, reported on the heartbeat and once in the feed)
+        and the loop tries again every interval until it comes back.
+        """
         ticks = 0
+        failures = 0
         lease_seconds = max(settings.RUNNER_LEASE_SECONDS, interval * 3)
         standing_by = False
         while not stop.is_set():
             started = time.monotonic()
-            if lease_claim(TICKER_LEASE, self.owner, lease_seconds):
+            try:
+                holding = lease_claim(TICKER_LEASE, self.owner, lease_seconds)
+                if not holding:
+                    if not standing_by:
+                        holder = Lease.objects.filter(name=TICKER_LEASE).values_list("owner", flat=True).first()
+                        log.warning("another ticker holds the lease (%s); standing by", holder)
+                    standing_by, failures = True, 0
+                    heartbeat("ticker", {"lease": False})
+            except DatabaseError as exc:
+                holding = False
+                failures += 1
+                log.error("the database is unavailable (%s); trying again in %g s", exc, interval)
+                close_old_connections()  # drop the broken connection: the next try reconnects
+            if holding:
                 if standing_by:
                     log.info("%s took over the ticker lease", self.owner)
                 standing_by = False
@@ -152,17 +172,46 @@ class Runner:
                         report.count("ordered"),
                         report.count("error"),
                     )
-                except Exception:
-                    log.exception("tick failed")
+                    if failures:
+                        self._report_recovery(failures)
+                    failures, self._failure_reported = 0, False
+                except Exception as exc:
+                    failures += 1
+                    if failures == 1:
+                        log.exception("tick failed")
+                    else:  # the traceback is in the log once per outage
+                        log.error("tick failed again (%d in a row): %s: %s", failures, type(exc).__name__, exc)
+                    self._report_failure(exc, failures, interval)
                 ticks += 1
                 if max_ticks is not None and ticks >= max_ticks:
                     break
-            else:
-                if not standing_by:
-                    holder = Lease.objects.filter(name=TICKER_LEASE).values_list("owner", flat=True).first()
-                    log.warning("another ticker holds the lease (%s); standing by", holder)
-                standing_by = True
-                heartbeat("ticker", {"lease": False})
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
-        lease_release(TICKER_LEASE, self.owner)
+        try:
+            lease_release(TICKER_LEASE, self.owner)
+        except DatabaseError:
+            log.warning("could not release the ticker lease; it expires in %g s", lease_seconds)
         return ticks
+
+    def _report_failure(self, exc: Exception, failures: int, interval: float) -> None:
+        """Say why ticks fail: on the heartbeat every time, in the activity feed once per outage."""
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        try:
+            heartbeat("ticker", {"lease": True, "error": error, "failed_ticks": failures})
+            if not self._failure_reported:
+                activity_record(
+                    kind=ActivityEvent.Kind.SYSTEM,
+                    level=ActivityEvent.Level.ERROR,
+                    at=self.market.now(),
+                    message=f"ticker {self.owner}: tick failed ({error}); retrying every {interval:g} s",
+                )
+                self._failure_reported = True
+        except DatabaseError:
+            close_old_connections()  # the database is what failed: the log line above is all we can do
+
+    def _report_recovery(self, failures: int) -> None:
+        activity_record(
+            kind=ActivityEvent.Kind.SYSTEM,
+            level=ActivityEvent.Level.WARNING,
+            at=self.market.now(),
+            message=f"ticker {self.owner}: ticking again after {failures} failed tick{'s' if failures > 1 else ''}",
+        )

@@ -96,7 +96,9 @@ def portfolio_summary(*, balances: dict[str, Balance], now: datetime, quote_curr
     cash = balances[quote_currency].available if quote_currency in balances else ZERO
     value = ZERO
     unrealised = ZERO
-    for position in Position.objects.select_related("bot").exclude(base_size=0):
+    # Only the columns the sum needs: a bot row carries its last evaluation (JSON) too.
+    held = Position.objects.select_related("bot").only("base_size", "cost_basis", "bot__last_price")
+    for position in held.exclude(base_size=0):
         mark = position.bot.last_price
         if mark is None:
             continue
@@ -118,7 +120,12 @@ def portfolio_summary(*, balances: dict[str, Balance], now: datetime, quote_curr
 
 def activity_recent(*, limit: int = 50, bot: Bot | None = None, kinds: list[str] | None = None) -> list[ActivityEvent]:
     """The newest events first (index on -at, -id: independent of the table's size)."""
-    qs = ActivityEvent.objects.select_related("bot").order_by("-at", "-id")
+    # The feed names the bot; its stored evaluation and settings (JSON) are left unread.
+    qs = (
+        ActivityEvent.objects.select_related("bot")
+        .defer("bot__last_evaluation", "bot__signal_config")
+        .order_by("-at", "-id")
+    )
     if bot is not None:
         qs = qs.filter(bot=bot)
     if kinds:

@@ -6,6 +6,7 @@ Tasks are thin and idempotent: each may run twice (at-least-once delivery).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django_q.models import Schedule
@@ -18,6 +19,11 @@ from trading.risk import SkipCode
 from trading.services import activity_record, day_start
 
 log = logging.getLogger(__name__)
+
+# A worker reports a heartbeat as it evaluates, at most this often (one row write,
+# not one per task): status.sh and the health page list it with the ticker.
+WORKER_BEAT_SECONDS = 5.0
+_worker = {"beat_at": float("-inf"), "tasks": 0}
 
 SCHEDULES = {
     "clear stale confirmations": ("trading.tasks.confirmations_clear_stale", 5),
@@ -47,8 +53,23 @@ def evaluate_bot(bot_id: int, market_time: str) -> str:
         allowed = timedelta(seconds=settings.EVALUATION_INTERVAL_SECONDS * 3)
     if late > allowed:
         log.warning("dropping evaluation of bot %s for %s: %s late", bot_id, market_time, late)
-        return "stale"
-    return bot_tick(bot_id, market=market, exchange_for=exchange_for, now=at, owner=process_name("worker")).outcome
+        outcome = "stale"
+    else:
+        outcome = bot_tick(
+            bot_id, market=market, exchange_for=exchange_for, now=at, owner=process_name("worker")
+        ).outcome
+    _worker_heartbeat(market_time, outcome)
+    return outcome
+
+
+def _worker_heartbeat(market_time: str, outcome: str) -> None:
+    from trading.runner import heartbeat
+
+    _worker["tasks"] += 1
+    if time.monotonic() - _worker["beat_at"] < WORKER_BEAT_SECONDS:
+        return
+    _worker["beat_at"] = time.monotonic()
+    heartbeat("worker", {"tasks": _worker["tasks"], "market_time": market_time, "last_outcome": outcome})
 
 
 def confirmations_clear_stale() -> int:

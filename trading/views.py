@@ -25,7 +25,6 @@ from autotrader.htmx import HtmxHttpRequest, login_required
 from bots.config import BotConfig, bot_config_from_values
 from bots.forms import BotSettingsForm
 from bots.models import CONFIG_FIELDS, Bot
-from bots.selectors import bot_confirmation
 from market.selectors import market_data_health
 from market.services import get_exchange, get_market_data
 from market.stream import stream_status
@@ -39,6 +38,7 @@ from trading.backtest_jobs import (
 )
 from trading.forms import BacktestForm, KillSwitchForm
 from trading.models import BacktestRun
+from trading.presenters import bot_card_view
 from trading.selectors import (
     LOG_NAMES,
     activity_recent,
@@ -111,8 +111,8 @@ def _cards_context() -> dict[str, Any]:
     now = get_market_data().now()
     # The cards never show the stored evaluation or signal settings: leave those JSON columns unread.
     bots = bots_with_state().defer("last_evaluation", "signal_config")
-    cards = [(card, bot_confirmation(bot=card.bot, now=now)) for card in bot_cards(bots=bots)]
-    return {"cards": cards, "market_now": now}
+    mode = settings.TRADING_MODE
+    return {"cards": [bot_card_view(card, now=now, trading_mode=mode) for card in bot_cards(bots=bots)]}
 
 
 @require_GET
@@ -209,15 +209,15 @@ TRADES_LIMIT = 200
 METRICS = (
     ("total_return", "Return", "percent"),
     ("buy_and_hold_return", "Buy and hold", "percent"),
-    ("max_drawdown", "Max drawdown", "percent"),
+    ("max_drawdown", "Max drawdown", "drawdown"),
     ("sharpe", "Sharpe", "number"),
     ("sortino", "Sortino", "number"),
     ("calmar", "Calmar", "number"),
     ("cagr", "CAGR", "percent"),
     ("trades", "Round trips", "int"),
-    ("win_rate", "Win rate", "percent"),
+    ("win_rate", "Win rate", "share"),
     ("profit_factor", "Profit factor", "number"),
-    ("exposure", "Time in the market", "percent"),
+    ("exposure", "Time in the market", "share"),
     ("fills", "Fills", "int"),
     ("rejected_orders", "Rejected orders", "int"),
     ("fees_paid", "Fees paid", "money"),

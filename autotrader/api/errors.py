@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -84,6 +84,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
 
+    if isinstance(exc, SuspiciousOperation):
+        # Django's own limits (body size, number of fields): a 400 in our shape, not Django's HTML.
+        return error_response(str(exc) or "Bad request", 400)
     if isinstance(exc, ApplicationError):
         return error_response(exc.message, exc.status, exc.extra)
     if isinstance(exc, UnknownProduct):

@@ -19,7 +19,6 @@ from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework import exceptions
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -95,23 +94,23 @@ v1 = [
 
 # --- schema and documentation ------------------------------------------------------
 class ApiSchemaView(SpectacularAPIView):
-    """The OpenAPI 3 schema (YAML; JSON with ``?format=json``), for signed-in users only."""
+    """The OpenAPI 3 schema (YAML; JSON with ``?format=json``), for the API's users only."""
 
     authentication_classes = ApiView.authentication_classes
-    permission_classes = [IsAuthenticated]
+    permission_classes = ApiView.permission_classes
 
     def get_exception_handler(self) -> Any:
         return exception_handler
 
 
 class _DocsPage:
-    """An HTML page: someone not signed in is sent to the login page, not shown JSON."""
+    """An HTML page: someone not signed in (or not staff) is sent to the login page, not shown JSON."""
 
     authentication_classes = ApiView.authentication_classes
-    permission_classes = [IsAuthenticated]
+    permission_classes = ApiView.permission_classes
 
     def handle_exception(self, exc: Exception) -> HttpResponse:
-        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed | exceptions.PermissionDenied):
             return redirect_to_login(self.request.get_full_path())
         return super().handle_exception(exc)
 

@@ -18,6 +18,10 @@ import numpy as np
 
 from market.types import Candles
 
+# The longest look-back a signal may ask for: 500 candles is 41 hours of 5-minute
+# candles or 500 days of daily ones; more would cost years of history per read.
+MAX_PERIOD = 500
+
 
 @dataclass(frozen=True)
 class Param:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from bots.signals.base import Param, Signal, SignalSeries, forget_candles, register
+from bots.signals.base import MAX_PERIOD, Param, Signal, SignalSeries, forget_candles, register
 from bots.signals.indicators import macd, recent_zero_crosses
 from market.types import Candles
 
@@ -24,9 +24,9 @@ class MACDSignal(Signal):
     name = "macd"
     label = "MACD"
     params = (
-        Param("fast_period", int, 12, minimum=2, help="Candles in the fast EMA."),
-        Param("slow_period", int, 26, minimum=2, help="Candles in the slow EMA."),
-        Param("signal_period", int, 9, minimum=2, help="Candles in the signal line's EMA."),
+        Param("fast_period", int, 12, minimum=2, maximum=MAX_PERIOD, help="Candles in the fast EMA."),
+        Param("slow_period", int, 26, minimum=2, maximum=MAX_PERIOD, help="Candles in the slow EMA."),
+        Param("signal_period", int, 9, minimum=2, maximum=MAX_PERIOD, help="Candles in the signal line's EMA."),
         Param(
             "full_scale_pct",
             float,

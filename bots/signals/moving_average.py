@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from bots.signals.base import Param, Signal, SignalSeries, forget_candles, register
+from bots.signals.base import MAX_PERIOD, Param, Signal, SignalSeries, forget_candles, register
 from bots.signals.indicators import ema, recent_zero_crosses, sma
 from market.types import Candles
 
@@ -26,8 +26,8 @@ class MovingAverageSignal(Signal):
     name = "moving_average"
     label = "Moving average"
     params = (
-        Param("fast_period", int, 10, minimum=2, help="Candles in the fast average."),
-        Param("slow_period", int, 20, minimum=2, help="Candles in the slow average."),
+        Param("fast_period", int, 10, minimum=2, maximum=MAX_PERIOD, help="Candles in the fast average."),
+        Param("slow_period", int, 20, minimum=2, maximum=MAX_PERIOD, help="Candles in the slow average."),
         Param("ma_type", str, "sma", choices=tuple(AVERAGES), help="Simple or exponential averages."),
         Param(
             "full_scale_pct",

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from bots.signals.base import Param, Signal, SignalSeries, forget_candles, register
+from bots.signals.base import MAX_PERIOD, Param, Signal, SignalSeries, forget_candles, register
 from bots.signals.indicators import wilder_rsi
 from market.types import Candles
 
@@ -49,7 +49,7 @@ class RSISignal(Signal):
     name = "rsi"
     label = "RSI"
     params = (
-        Param("period", int, 14, minimum=2, help="Candles in Wilder's smoothing."),
+        Param("period", int, 14, minimum=2, maximum=MAX_PERIOD, help="Candles in Wilder's smoothing."),
         Param("buy_threshold", float, 30.0, 0, 100, help="RSI at or below this scores +1 (oversold)."),
         Param("sell_threshold", float, 70.0, 0, 100, help="RSI at or above this scores -1 (overbought)."),
     )

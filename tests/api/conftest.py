@@ -16,7 +16,7 @@ from trading.models import BacktestRun, Order
 
 @pytest.fixture
 def user(db, django_user_model):
-    return django_user_model.objects.create_user(username="trader", password="a-long-password")
+    return django_user_model.objects.create_user(username="trader", password="a-long-password", is_staff=True)
 
 
 @pytest.fixture

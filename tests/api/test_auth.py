@@ -75,6 +75,14 @@ def test_an_inactive_user_is_refused(api, user, traded_bot):
     assert api.get("/api/v1/bots/").status_code == 401
 
 
+def test_a_user_who_is_not_staff_gets_403_and_no_data(api, user, traded_bot):
+    user.is_staff = False
+    user.save()
+    response = api.get("/api/v1/bots/")
+    assert response.status_code == 403
+    assert response.json() == {"message": "You do not have permission to perform this action.", "extra": {}}
+
+
 def test_a_browser_session_can_read(user, traded_bot):
     client = Client()
     client.force_login(user)
@@ -105,3 +113,11 @@ def test_the_docs_pages_send_a_stranger_to_the_login_page(anon, url):
     response = anon.get(url)
     assert response.status_code == 302
     assert response["Location"] == f"/admin/login/?next={url}"
+
+
+def test_the_docs_pages_send_a_user_who_is_not_staff_to_the_login_page(user):
+    user.is_staff = False
+    user.save()
+    client = Client()
+    client.force_login(user)
+    assert client.get("/api/docs")["Location"] == "/admin/login/?next=/api/docs"

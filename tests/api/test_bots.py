@@ -100,11 +100,27 @@ def test_validation_is_the_admins(api, traded_bot):
     assert fields_of(response) == {"name": ["Bot with this Name already exists."]}
 
 
-@pytest.mark.parametrize("body", ['{"name": "x", "product_id": ', '{"name": "\\ud800", "product_id": "BTC-USD"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"name": "x", "product_id": ',
+        '{"name": "\\ud800", "product_id": "BTC-USD"}',
+        '{"name": "x", "product_id": "BTC-USD", "signal_config": {"rsi": {"\\udfff": 1}}}',
+        '{"name": "x", "signal_config": ' + "[" * 40 + "]" * 40 + "}",
+        '{"name": "x", "signal_config": ' + "[" * 5000 + "]" * 5000 + "}",
+    ],
+)
 def test_unparseable_json_is_a_400(api, body):
     response = api.post("/api/v1/bots/", body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["message"].startswith("JSON parse error")
+
+
+def test_a_body_over_djangos_limit_is_a_400_in_the_error_shape(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api.post("/api/v1/bots/", {"name": "x" * 2000, "product_id": "BTC-USD"}, format="json")
+    assert response.status_code == 400
+    assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in response.json()["message"]
 
 
 def test_form_data_is_not_accepted(api):

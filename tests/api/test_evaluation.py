@@ -79,12 +79,12 @@ def test_stored_settings_that_no_longer_validate_are_a_409(api, traded_bot):
 
 
 def test_settings_beyond_the_clock_are_a_409_not_a_500(api, traded_bot):
-    """bots.config has no upper bound on periods or minutes; the API must still not crash on them."""
+    """Settings written around validation (straight into the database) are refused, never a 500."""
     Bot.objects.filter(pk=traded_bot.pk).update(signal_config={"rsi": {"weight": 0.5, "period": 10**12}})
-    assert api.post(f"/api/v1/bot-evaluation/{traded_bot.pk}/evaluate").status_code == 409
-    sample = api.get(f"/api/v1/bot-evaluation/test/{traded_bot.pk}")
-    assert sample.status_code == 200  # the sample is capped; RSI just lacks data
-    assert sample.json()["evaluation"]["signals"][0]["score"] is None
+    response = api.post(f"/api/v1/bot-evaluation/{traded_bot.pk}/evaluate")
+    assert response.status_code == 409
+    assert "period" in str(response.json())
+    assert api.get(f"/api/v1/bot-evaluation/test/{traded_bot.pk}").status_code == 409
 
     Bot.objects.filter(pk=traded_bot.pk).update(confirmation_minutes=1e300)
     assert api.get(f"/api/v1/bots/{traded_bot.pk}/confirmation-status").status_code == 409
@@ -115,3 +115,15 @@ def test_temperatures(api, traded_bot, make_bot):
     assert api.get(f"/api/v1/bot-temperatures/{never.pk}").json()["evaluation"] is None
     assert api.get("/api/v1/bot-temperatures/999").status_code == 404
     assert api.get("/api/v1/bot-temperatures/?status=running&limit=1").json()["count"] == 3
+
+
+def test_a_pair_the_market_no_longer_lists_is_a_409(api, traded_bot):
+    Bot.objects.filter(pk=traded_bot.pk).update(product_id="PEPE-USD")
+    response = api.post(f"/api/v1/bot-evaluation/{traded_bot.pk}/evaluate")
+    assert response.status_code == 409
+    assert "PEPE-USD is not listed" in response.json()["message"]
+
+
+def test_a_stored_evaluation_of_another_shape_shows_as_absent(api, traded_bot):
+    Bot.objects.filter(pk=traded_bot.pk).update(last_evaluation={"score": 0.5})
+    assert api.get(f"/api/v1/bot-temperatures/{traded_bot.pk}").json()["evaluation"] is None

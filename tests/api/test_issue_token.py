@@ -38,10 +38,14 @@ def test_revoke(user):
     assert not Token.objects.exists()
 
 
-def test_unknown_or_inactive_users_get_no_token(user):
+def test_unknown_inactive_or_non_staff_users_get_no_token(user):
     with pytest.raises(CommandError, match="no user 'nobody'"):
         issue("nobody")
     user.is_active = False
     user.save()
-    with pytest.raises(CommandError, match="inactive"):
+    with pytest.raises(CommandError, match="not an active staff user"):
+        issue("trader")
+    user.is_active, user.is_staff = True, False
+    user.save()
+    with pytest.raises(CommandError, match="not an active staff user"):
         issue("trader")

@@ -28,9 +28,8 @@ FAST_SIGNALS = {
 @pytest.fixture(scope="session")
 def btc() -> Product:
     """BTC-USD as the simulated market lists it (Coinbase's increments and minimums)."""
-    return SimulatedMarket(seed=7, epoch=datetime(2026, 1, 1, tzinfo=UTC), clock=ManualClock(datetime.now(UTC))).product(
-        "BTC-USD"
-    )
+    epoch = datetime(2026, 1, 1, tzinfo=UTC)
+    return SimulatedMarket(seed=7, epoch=epoch, clock=ManualClock(epoch)).product("BTC-USD")
 
 
 def walk(n: int, *, seed: int = 11, vol: float = 0.004, price: float = 30_000.0, start: int = T0) -> Candles:

@@ -21,9 +21,10 @@ def csv_file(tmp_path):
     candles = swings(1500, seed=21)
     path = tmp_path / "btc.csv"
     rows = ["time,open,high,low,close,volume"]
+    columns = zip(candles.time, candles.open, candles.high, candles.low, candles.close, candles.volume)
     rows += [
         f"{datetime.fromtimestamp(int(t), UTC).isoformat()},{o:.2f},{h:.2f},{lo:.2f},{c:.2f},{v}"
-        for t, o, h, lo, c, v in zip(candles.time, candles.open, candles.high, candles.low, candles.close, candles.volume)
+        for t, o, h, lo, c, v in columns
     ]
     path.write_text("\n".join(rows) + "\n")
     return path
@@ -38,7 +39,9 @@ def config_file(tmp_path):
 
 def test_a_config_over_a_csv_prints_saves_writes_json_and_a_chart(config_file, csv_file, tmp_path, capsys):
     out, chart = tmp_path / "run.json", tmp_path / "run.html"
-    call_command("backtest", "--config", str(config_file), "--csv", str(csv_file), "--json", str(out), "--chart", str(chart))
+    call_command(
+        "backtest", "--config", str(config_file), "--csv", str(csv_file), "--json", str(out), "--chart", str(chart)
+    )
     printed = capsys.readouterr().out
     assert "swing bot on BTC-USD 5m" in printed and "Sharpe" in printed and "round trips" in printed
 
@@ -60,10 +63,11 @@ def test_a_config_over_a_csv_prints_saves_writes_json_and_a_chart(config_file, c
 def test_a_bot_over_stored_candles_with_a_start_and_an_end(make_bot, capsys):
     bot = make_bot(score=0.0, signal_config=FAST_SIGNALS, confirmation_minutes=5)
     candles = swings(2000, seed=22)
+    columns = zip(candles.time, candles.open, candles.high, candles.low, candles.close, candles.volume)
     Candle.objects.bulk_create(
         Candle(product_id="BTC-USD", granularity="5m", time=datetime.fromtimestamp(int(t), UTC), open=o, high=h, low=lo,
                close=c, volume=v)
-        for t, o, h, lo, c, v in zip(candles.time, candles.open, candles.high, candles.low, candles.close, candles.volume)
+        for t, o, h, lo, c, v in columns
     )  # fmt: skip
     start, end = datetime.fromtimestamp(T0 + 600 * 300, UTC), datetime.fromtimestamp(T0 + 1800 * 300, UTC)
     call_command("backtest", "--bot", str(bot.pk), "--start", start.isoformat(), "--end", end.isoformat())

@@ -42,7 +42,7 @@ def test_all_signals_disabled_makes_no_trades(btc):
 def test_equity_is_cash_plus_holdings_at_every_close(traded):
     u, span = traded.units, traded.span
     cash, base, close = traded.cash[span], traded.base[span], traded.close[span]
-    assert np.array_equal(traded.equity[span], cash / 10.0**u.cash_places + base / 10.0**u.base_places * close)
+    assert np.allclose(traded.equity[span], cash / 10.0**u.cash_places + base / 10.0**u.base_places * close, rtol=1e-13)
     assert cash.min() >= 0 and base.min() >= 0
     # And exactly, in Decimal: every close's cash and position are the starting cash plus the fills before it.
     for fill in traded.fills()[:10]:
@@ -80,9 +80,7 @@ def test_every_fill_is_what_the_paper_fill_model_gives(traded, btc):
 
 
 def test_positions_and_pnl_agree_with_the_accounting(traded):
-    records = [
-        FillRecord(str(k), f.side, f.price, f.size, f.fee, "USD", f.time) for k, f in enumerate(traded.fills())
-    ]
+    records = [FillRecord(str(k), f.side, f.price, f.size, f.fee, "USD", f.time) for k, f in enumerate(traded.fills())]
     state = replay(records)
     u = traded.units
     assert state.base_size == u.base_decimal(int(traded.base[traded.last]))
@@ -160,7 +158,8 @@ def test_the_data_must_match_the_bot_and_the_replay_market(btc, fixed_signal):
     with pytest.raises(BacktestError, match="reads 1m candles"):
         run(fixed(1.0, granularity="1m"), data(walk(50), btc))
     shuffled = walk(50)
-    bad = Candles(shuffled.time[::-1].copy(), shuffled.open, shuffled.high, shuffled.low, shuffled.close, shuffled.volume)
+    s = shuffled
+    bad = Candles(s.time[::-1].copy(), s.open, s.high, s.low, s.close, s.volume)
     with pytest.raises(BacktestError, match="strictly increasing"):
         data(bad, btc)
 

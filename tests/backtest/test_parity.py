@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 
+from bots.config import bot_config_from_values
 from bots.services import bot_create, bot_start
 from market.cache import CachedMarketData
 from market.clock import ManualClock
@@ -22,7 +23,6 @@ from market.models import PaperBalance
 from market.paper import PaperExchange, paper_deposit
 from market.replay import ReplayMarket
 from market.services import market_use
-from bots.config import bot_config_from_values
 from tests.backtest.conftest import FAST_SIGNALS, G5, T0, swings
 from trading.backtest import BacktestData, BacktestSettings, run
 from trading.models import Order, Trade
@@ -151,5 +151,7 @@ def test_the_live_window_is_shorter_than_the_series():
 
 
 def backtest_data(candles, product, spread):
-    settings = BacktestSettings(starting_balance=Decimal("1000"), fee_rate=FEE, slippage_rate=SLIPPAGE, spread_rate=spread)
+    settings = BacktestSettings(
+        starting_balance=Decimal("1000"), fee_rate=FEE, slippage_rate=SLIPPAGE, spread_rate=spread
+    )
     return BacktestData(candles, product, G5, settings)

@@ -17,20 +17,28 @@ from numba import njit
 
 from bots.evaluator import Action, ConfirmationState, confirm
 from trading import rules
+from trading.backtest.kernel import SOURCES_STAMP
 
 CENTS = st.integers(min_value=0, max_value=2_000_00)  # quote amounts in cents
 SATS = st.integers(min_value=0, max_value=5_000_000)  # base amounts in 1e-8
 PRICE = st.integers(min_value=1, max_value=10_000_000)  # prices in cents
 
 
-@njit(cache=True)
-def _decide_compiled(values):
-    # The rules compiled into a numba function, as the backtest loop has them.
-    v = values
-    return rules.decide_order(
-        v[0], v[1] != 0, v[2] != 0, v[3] != 0, v[4], v[5], v[6], v[7], v[8] != 0, v[9], v[10], v[11], v[12],
-        v[13], v[14], v[15], v[16], v[17], v[18] != 0, v[19], v[20], v[21], v[22], v[23], v[24], v[25],
-    )  # fmt: skip
+def _compile(stamp: int):
+    # The rules compiled into a numba function, as the backtest loop has them (recompiled when they change).
+    @njit(cache=True)
+    def decide(v):
+        if stamp < 0:
+            v = v[:0]
+        return rules.decide_order(
+            v[0], v[1] != 0, v[2] != 0, v[3] != 0, v[4], v[5], v[6], v[7], v[8] != 0, v[9], v[10], v[11], v[12],
+            v[13], v[14], v[15], v[16], v[17], v[18] != 0, v[19], v[20], v[21], v[22], v[23], v[24], v[25],
+        )  # fmt: skip
+
+    return decide
+
+
+_decide_compiled = _compile(SOURCES_STAMP)
 
 
 @settings(max_examples=500, deadline=None)

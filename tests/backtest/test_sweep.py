@@ -75,7 +75,7 @@ def test_signal_scores_are_computed_once_per_distinct_parameters(market_data, mo
 def test_ranking_puts_missing_values_last_and_drawdown_lowest_first():
     from trading.backtest.sweep import SweepRow
 
-    rows = [SweepRow({"a": 1}, {"max_drawdown": 0.3}), SweepRow({"a": 2}, {"max_drawdown": None}), SweepRow({"a": 3}, {"max_drawdown": 0.1})]
+    rows = [SweepRow({"a": a}, {"max_drawdown": dd}) for a, dd in ((1, 0.3), (2, None), (3, 0.1))]
     assert [r.params["a"] for r in rank(rows, "max_drawdown")] == [3, 1, 2]
     with pytest.raises(GridError, match="between 0 and 1"):
         split_index(0, 100, 1.0)

@@ -156,3 +156,26 @@ def test_admin_form_shows_the_same_error(admin_client, market):
     assert response.status_code == 200
     assert not Bot.objects.filter(name="Bad").exists()
     assert "signal_config.rsi.weight: must be at most 1" in response.content.decode()
+
+
+def test_settings_have_upper_bounds():
+    assert errors_of(signals(rsi__period=501)) == {"signal_config.rsi.period": "must be at most 500"}
+    assert errors_of(signals(rsi__period=10**400))["signal_config.rsi.period"] == "must be a number"
+    with pytest.raises(ConfigError) as info:
+        bot_config_from_values({"confirmation_minutes": 1e300, "cooldown_minutes": 20_000})
+    assert info.value.errors == {
+        "confirmation_minutes": "must be at most 10080",
+        "cooldown_minutes": "must be at most 10080",
+    }
+
+
+@pytest.mark.django_db
+def test_pair_cannot_change_while_a_position_is_held(make_bot, market, wallet):
+    from trading.engine import bot_tick
+
+    bot = make_bot(score=1.0)
+    bot_tick(bot.pk, market=market, exchange_for=lambda b: wallet, now=market.now(), owner="t")
+    bot.product_id = "ETH-USD"
+    with pytest.raises(ValidationError) as info:
+        bot.full_clean()
+    assert "sell it before changing the pair" in info.value.message_dict["product_id"][0]

@@ -154,3 +154,18 @@ def test_turn_the_kill_switch_on_and_see_the_banner(page, live_server, demo):
     expect(page.locator("#kill-switch-banner")).to_contain_text("KILL SWITCH ENGAGED")
     page.goto(f"{live_server.url}/bots/{demo[0].pk}/")
     expect(page.locator("#kill-switch-banner")).to_contain_text("browser test")
+
+
+def test_a_backtest_runs_and_draws_its_equity_and_drawdown(page, live_server, demo, artifacts):
+    page.goto(f"{live_server.url}/bots/{demo[0].pk}/")
+    page.get_by_role("link", name="Backtest…").click()
+    expect(page.locator("#id_cfg-rsi__buy_threshold")).to_have_value("35")
+    page.get_by_role("button", name="Run backtest").click()
+    expect(page.locator("#backtest-job")).to_have_attribute("data-state", "done")
+    page.get_by_role("link", name="Open the run").click()
+    chart = page.locator("#backtest-chart")
+    expect(chart).to_have_attribute("data-state", "ready")
+    assert int(chart.get_attribute("data-points")) > 1000
+    assert int(chart.get_attribute("data-markers")) > 0
+    expect(page.locator("#backtest-metrics")).to_contain_text("Buy and hold")
+    page.screenshot(path=str(artifacts / "backtest.png"), full_page=True)

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["overview", "health", "kill_switch", "bot_new"]
+PAGES = ["overview", "health", "kill_switch", "bot_new", "backtest_list", "backtest_new"]
 PARTIALS = ["portfolio_panel", "bot_cards_panel", "activity_panel", "status_bar", "health_panel", "log_tail_panel"]
 BOT_PAGES = [
     "bot_detail",
@@ -66,6 +66,7 @@ def test_a_change_without_the_csrf_token_is_refused(trader, demo):
         assert client.post(reverse(f"dashboard:{name}", args=[bot.pk])).status_code == 403, name
     assert client.post(reverse("dashboard:kill_switch_change"), {"engaged": "on", "confirm": "on"}).status_code == 403
     assert client.post(reverse("dashboard:bot_new"), {"name": "x"}).status_code == 403
+    assert client.post(reverse("dashboard:backtest_new"), {"bot": bot.pk}).status_code == 403
     bot.refresh_from_db()
     assert bot.status == "running"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -60,10 +61,10 @@ def render(result: BacktestResult) -> str:
         for label, key, pct in (
             ("return", "total_return", True),
             ("buy and hold", "buy_and_hold_return", True),
-            ("max drawdown", "max_drawdown", True),
+            ("max drawdown", "max_drawdown", "share"),
             ("Sharpe", "sharpe", False),
             ("trades", "trades", False),
-            ("win rate", "win_rate", True),
+            ("win rate", "win_rate", "share"),
             ("fees", "fees_paid", False),
         )
     )
@@ -148,7 +149,7 @@ def _reduce(times: np.ndarray, values: np.ndarray) -> list[tuple[float, float]]:
         return list(zip(times.tolist(), values.tolist()))
     edges = np.linspace(0, n, POINTS + 1).astype(int)
     out = []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in pairwise(edges):
         chunk = values[a:b]
         i, j = a + int(np.argmin(chunk)), a + int(np.argmax(chunk))
         for k in sorted((i, j)):
@@ -156,11 +157,13 @@ def _reduce(times: np.ndarray, values: np.ndarray) -> list[tuple[float, float]]:
     return out
 
 
-def _fmt(value: object, percent: bool) -> str:
+def _fmt(value: object, percent: bool | str) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, str):
         return value
+    if percent == "share":
+        return f"{float(value) * 100:.2f}%"
     if percent:
         return f"{float(value) * 100:+.2f}%"
     return f"{float(value):,.6g}" if isinstance(value, float) else f"{value:,}"

@@ -107,7 +107,10 @@ def signal_scores(config: BotConfig, candles: Candles, memo: ScoreMemo | None = 
         key = (spec.name, tuple(sorted(signal.p.items())))
         score = memo.get(key) if memo is not None else None
         if score is None:
-            score = np.ascontiguousarray(signal.series(candles).score, dtype=np.float64)
+            try:
+                score = np.ascontiguousarray(signal.series(candles).score, dtype=np.float64)
+            except Exception as exc:  # a signal's own error, named, rather than a traceback
+                raise BacktestError(f"signal {spec.name} failed: {type(exc).__name__}: {exc}") from exc
             if memo is not None:
                 memo[key] = score
         rows.append(score)
@@ -168,8 +171,10 @@ def run(
         float(10**units.cash_places),
         out,
     )
-    if status != kernel.COMPLETE:
+    if status == kernel.OVERFLOW:
         raise BacktestError("amounts outgrew the backtester's fixed-point range; use a smaller starting balance")
+    if status != kernel.COMPLETE:
+        raise BacktestError("a sell left part of the position: the backtester's books would no longer be exact")
     equity, orders, order_scores, counts = out
     return BacktestResult(
         config=config,

@@ -16,7 +16,7 @@ the whole position, so the position is its size and cost, and realised P&L is
 proceeds less cost, as ``trading.accounting`` books it.
 
 numba caches this loop's machine code, with the rules and fills compiled
-into it, keyed on this file only; the closure over ``_SOURCES_STAMP`` (a hash
+into it, keyed on this file only; the closure over ``SOURCES_STAMP`` (a hash
 of those modules' sources) makes an edit to them recompile it too.
 """
 
@@ -30,8 +30,7 @@ import numpy as np
 from numba import njit
 
 from trading import rules
-from trading.backtest import fills
-from trading.backtest.fills import FillParams
+from trading.backtest import fills, units
 from trading.backtest.units import LIMIT
 
 # Counters beyond the risk gate's codes: candles spent paused, candles closed holding a position.
@@ -74,12 +73,12 @@ class RuleParams(NamedTuple):
 
 def _sources_stamp() -> int:
     digest = hashlib.sha256()
-    for module in (rules, fills):
+    for module in (rules, fills, units):
         digest.update(Path(module.__file__).read_bytes())
     return int(digest.hexdigest()[:15], 16)
 
 
-_SOURCES_STAMP = _sources_stamp()
+SOURCES_STAMP = _sources_stamp()  # close over it in any cached numba function that calls trading.rules
 
 
 def _compile(stamp: int):
@@ -88,6 +87,10 @@ def _compile(stamp: int):
         equity, orders, order_scores, counts = out
         if stamp < 0:  # never: keeps the stamp in the compiled function's cache key
             return 0, OVERFLOW
+        s0, s1, s2, s3, s4, s5, s6, s7 = scores  # unpacked once: indexing a tuple per candle is a jump table
+        k = len(weights)
+        per_cash, per_base = 1.0 / cash_scale, 1.0 / base_scale
+        exposed = 0
         cash, base, cost = p.starting_cash, 0, 0
         has_last_buy, last_buy = False, 0
         held_action, since, seen_at = rules.HOLD, rules.NO_TIME, rules.NO_TIME
@@ -97,8 +100,8 @@ def _compile(stamp: int):
         n = 0
         base_cap = LIMIT // max(p.max_price, 1)
         for i in range(first, last):
-            equity[i] = cash / cash_scale + base / base_scale * close[i]
-            counts[EXPOSED] += base > 0
+            equity[i] = cash * per_cash + base * per_base * close[i]
+            exposed += base > 0
             now_s = times[i] + p.granularity
             now = now_s * MICROS
             today = now_s // DAY
@@ -114,9 +117,21 @@ def _compile(stamp: int):
             if code != rules.ORDER:
                 counts[code] += 1
                 continue
-            weighted, total = 0.0, 0.0
-            for j in range(len(weights)):
-                weighted, total = rules.weigh(weighted, total, weights[j], scores[j][i])
+            weighted, total = rules.weigh(0.0, 0.0, weights[0], s0[i]) if k > 0 else (0.0, 0.0)
+            if k > 1:
+                weighted, total = rules.weigh(weighted, total, weights[1], s1[i])
+            if k > 2:
+                weighted, total = rules.weigh(weighted, total, weights[2], s2[i])
+            if k > 3:
+                weighted, total = rules.weigh(weighted, total, weights[3], s3[i])
+            if k > 4:
+                weighted, total = rules.weigh(weighted, total, weights[4], s4[i])
+            if k > 5:
+                weighted, total = rules.weigh(weighted, total, weights[5], s5[i])
+            if k > 6:
+                weighted, total = rules.weigh(weighted, total, weights[6], s6[i])
+            if k > 7:
+                weighted, total = rules.weigh(weighted, total, weights[7], s7[i])
             score = rules.combined_score(weighted, total)
             action = rules.action_code(score, p.buy_threshold, p.sell_threshold) if total > 0 else rules.HOLD
             since, _, confirmed, _ = rules.confirm_step(
@@ -195,14 +210,14 @@ def _compile(stamp: int):
             realised_today += realised
             trades_today += 1
             has_last_trade, last_trade = True, now
-        equity[last] = cash / cash_scale + base / base_scale * close[last]
-        counts[EXPOSED] += base > 0
+        equity[last] = cash * per_cash + base * per_base * close[last]
+        counts[EXPOSED] = exposed + (base > 0)
         return n, COMPLETE
 
     return run
 
 
-run = _compile(_SOURCES_STAMP)
+run = _compile(SOURCES_STAMP)
 
 
 def outputs(n: int) -> tuple[np.ndarray, ...]:

@@ -29,32 +29,36 @@ from numba import njit
 YEAR_SECONDS = 365.25 * 86_400
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _curve(equity: np.ndarray, times: np.ndarray) -> tuple[int, float, float, float, float, float, int]:
     """One pass: (returns, mean, sum of squared deviations, downside sum of squares,
     max drawdown fraction, max drawdown value, longest time under a peak)."""
-    n = 0
+    n = len(equity) - 1
     total = squares = down = 0.0
     peak, peak_time = equity[0], times[0]
     max_dd = max_dd_value = 0.0
+    deepest = peak  # equity below this sets a new max drawdown: avoids a division per candle
     longest = 0
-    for i in range(1, len(equity)):
-        r = equity[i] / equity[i - 1] - 1.0 if equity[i - 1] > 0 else 0.0
-        n += 1
+    for i in range(1, n + 1):
+        value, before = equity[i], equity[i - 1]
+        # Branch-free: a return's sign is a coin toss the processor cannot predict.
+        r = value / before - 1.0
+        r = r if before > 0 else 0.0
         total += r
         squares += r * r
-        if r < 0:
-            down += r * r
-        # Under water from the peak's close to the close that regains it (or to the last close).
-        if equity[i] < peak or equity[i - 1] < peak:
-            longest = max(longest, times[i] - peak_time)
-        if equity[i] >= peak:
-            peak, peak_time = equity[i], times[i]
+        loss = min(r, 0.0)
+        down += loss * loss
+        if value >= peak:
+            if before < peak:  # under water from the peak's close to the close that regains it
+                longest = max(longest, times[i] - peak_time)
+            peak, peak_time = value, times[i]
+            deepest = peak * (1.0 - max_dd)
             continue
-        if peak > 0 and 1.0 - equity[i] / peak > max_dd:
-            max_dd = 1.0 - equity[i] / peak
-        if peak - equity[i] > max_dd_value:
-            max_dd_value = peak - equity[i]
+        longest = max(longest, times[i] - peak_time)  # to the last close, if never regained
+        max_dd_value = max(max_dd_value, peak - value)
+        if value < deepest:
+            max_dd = 1.0 - value / peak
+            deepest = value
     mean = total / n if n else 0.0
     # Per-candle returns are small and centred near zero: the one-pass variance is exact enough.
     return n, mean, max(squares - total * mean, 0.0), down, max_dd, max_dd_value, longest

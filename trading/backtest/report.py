@@ -71,13 +71,15 @@ def summary(result: BacktestResult, *, name: str, source: str, trades: int = 10)
     trips = result.round_trips()
     if trips and trades:
         lines += ["", f"  last {min(trades, len(trips))} of {len(trips)} round trips:"]
-        lines.append(f"  {'entry':<17} {'exit':<17} {'entry price':>14} {'exit price':>14} {'size':>14} "
-                     f"{'fees':>10} {'P&L':>12} {'P&L %':>8}")
+        lines.append(
+            f"  {'entry':<17} {'exit':<17} {'entry price':>14} {'exit price':>14} {'size':>14} "
+            f"{'fees':>10} {'P&L':>12} {'P&L %':>8}"
+        )
         for t in trips[-trades:]:
             exit_time = f"{t.exit_time:%Y-%m-%d %H:%M}" if t.exit_time else "open"
             lines.append(
                 f"  {t.entry_time:%Y-%m-%d %H:%M} {exit_time:<17} {t.entry_price:>14} "
-                f"{str(t.exit_price or '-'):>14} {t.size:>14} {t.fees:>10.4f} {t.pnl:>12.4f} {t.pnl_pct * 100:>+7.2f}%"
+                f"{t.exit_price or '-'!s:>14} {t.size:>14} {t.fees:>10.4f} {t.pnl:>12.4f} {t.pnl_pct * 100:>+7.2f}%"
             )
     return "\n".join(lines)
 

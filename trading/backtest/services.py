@@ -65,6 +65,16 @@ def validate(values: dict[str, Any]):
         raise BacktestError(f"invalid bot settings: {exc}") from None
 
 
+def unsettled(config) -> list[str]:
+    """Warnings for signals whose live window is too short to reach the values a backtest computes."""
+    return [
+        f"warning: {spec.name} needs {signal.min_candles() + signal.settle_candles():,} candles to forget where its "
+        f"history starts, but a live bot reads {config.history_needed:,}: its live values can differ from these"
+        for spec, signal in config.built
+        if signal.min_candles() + signal.settle_candles() > config.history_needed
+    ]
+
+
 def product_spec(product_id: str) -> Product:
     """The pair's increments and minimums: as last synced from the market, else the simulated market's."""
     from market.models import Product as ProductRow

@@ -61,8 +61,7 @@ class Units:
         # Prices carry the price increment's own exponent: the replay quotes round to it.
         price = max(-int(product.price_increment.as_tuple().exponent), 0)
         quote = max(
-            [FEE_PLACES, places(product.quote_increment), places(product.quote_min_size)]
-            + [places(a) for a in amounts]
+            [FEE_PLACES, places(product.quote_increment), places(product.quote_min_size)] + [places(a) for a in amounts]
         )
         price = max(price, quote - base)
         return cls(base, price, places(product.quote_increment))

@@ -26,6 +26,7 @@ from trading.backtest.services import (
     subject_from_bot,
     subject_from_file,
     sweep_row_dict,
+    unsettled,
     validate,
 )
 from trading.backtest.sweep import RANKABLE, GridError, parse_grid, sweep, with_params
@@ -70,6 +71,8 @@ class Command(BaseCommand):
         if o["granularity"]:
             values["granularity"] = o["granularity"]
         config = validate(values)
+        for warning in unsettled(config):
+            self.stderr.write(self.style.WARNING(warning))
         product = product_spec((o["product"] or subject.product_id or "BTC-USD").upper())
         candles, first, source = load_candles(
             csv=o["csv"],
@@ -85,6 +88,7 @@ class Command(BaseCommand):
             fee_rate=o["fee"] if o["fee"] is not None else Decimal(settings.PAPER_FEE_RATE),
             slippage_rate=o["slippage"] if o["slippage"] is not None else Decimal(settings.PAPER_SLIPPAGE_RATE),
             spread_rate=o["spread"],
+            max_failures=settings.MAX_CONSECUTIVE_FAILURES,
         )
         data = BacktestData(candles, product, config.granularity, backtest_settings)
         rows = None
@@ -148,4 +152,3 @@ def _decimal(text: str) -> Decimal:
     if not value.is_finite():
         raise ValueError(f"not a finite number: {text}")
     return value
-

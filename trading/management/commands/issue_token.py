@@ -29,8 +29,8 @@ class Command(BaseCommand):
             deleted, _ = Token.objects.filter(user=user).delete()
             self.stderr.write(f"token of {username!r} revoked" if deleted else f"{username!r} had no token")
             return
-        if not user.is_active:
-            raise CommandError(f"user {username!r} is inactive: a token would not authenticate")
+        if not (user.is_active and user.is_staff):
+            raise CommandError(f"user {username!r} is not an active staff user: the API would refuse the token")
         with transaction.atomic():
             if rotate:
                 Token.objects.filter(user=user).delete()
