@@ -160,8 +160,8 @@ def seed() -> None:
     paper_deposit("USD", Decimal("10000000"))
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid``, from /proc (parent pid is the fourth field of /proc/<pid>/stat)."""
+def descendants(pid: int, depth: int = 99) -> list[int]:
+    """The processes below ``pid`` (children only with ``depth=1``), from /proc/<pid>/stat's parent field."""
     parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -170,10 +170,10 @@ def descendants(pid: int) -> list[int]:
             continue
         parents[int(stat.parent.name)] = int(fields[1])
     found, frontier = [], [pid]
-    while frontier:
+    while frontier and depth > 0:
         children = [p for p, parent in parents.items() if parent in frontier]
         found += children
-        frontier = children
+        frontier, depth = children, depth - 1
     return found
 
 
@@ -184,18 +184,31 @@ def vm_hwm_mb(pid: int) -> float:
     return float("nan")
 
 
-def sample_memory(peaks: dict[str, float], ticker: subprocess.Popen, cluster: subprocess.Popen, records: Path) -> None:
-    """Raise each role's peak to what its processes' VmHWM says now (workers come and go: django-q2 recycles them)."""
+def sample(
+    peaks: dict[str, float], cpu: dict[int, tuple[str, float]], ticker: int, cluster: int, records: Path
+) -> None:
+    """Raise each role's peak memory to what its processes' VmHWM say now, and note their CPU time.
+
+    Workers come and go (django-q2 recycles them), so this runs every few seconds.
+    """
     workers = {int(p.stem.split("-")[1]) for p in records.glob("tasks-*.csv")}
-    found = [("runbots (ticker)", ticker.pid), ("qcluster sentinel", cluster.pid)]
-    found += [
-        ("qcluster worker" if pid in workers else "qcluster pusher/monitor", pid) for pid in descendants(cluster.pid)
-    ]
+    below = descendants(cluster)
+    sentinels = set(descendants(cluster, depth=1))
+    found = [("runbots (ticker)", ticker), ("qcluster main", cluster)]
+    for pid in below:
+        role = "sentinel" if pid in sentinels else "worker" if pid in workers else "pusher/monitor"
+        found.append((f"qcluster {role}", pid))
     for role, pid in found:
         try:
             peaks[role] = max(peaks.get(role, 0.0), vm_hwm_mb(pid))
-        except FileNotFoundError:
+            cpu[pid] = (role, cpu_seconds(pid))
+        except (FileNotFoundError, ProcessLookupError):
             pass  # gone since the listing
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def pairs_need_per_minute() -> float:
@@ -268,6 +281,7 @@ def run_config(name: str, minutes: float, postgres_url: str) -> bool:
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         with (workdir / "qcluster.log").open("w") as log:
             cluster = subprocess.Popen(
@@ -276,6 +290,7 @@ def run_config(name: str, minutes: float, postgres_url: str) -> bool:
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: its sentinel and workers die with it
             )
         procs = [ticker, cluster]
         started = time.monotonic()
@@ -287,13 +302,14 @@ def run_config(name: str, minutes: float, postgres_url: str) -> bool:
         run_started = time.monotonic()
         deadline = run_started + minutes * 60
         memory: dict[str, float] = {}
+        cpu: dict[int, tuple[str, float]] = {}
         progress_at = run_started
         while time.monotonic() < deadline:
             time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
             for proc in procs:
                 if proc.poll() is not None:
                     raise RuntimeError(f"a process exited with {proc.returncode}; see {workdir}")
-            sample_memory(memory, ticker, cluster, records)
+            sample(memory, cpu, ticker.pid, cluster.pid, records)
             if time.monotonic() - progress_at >= 30:
                 progress_at = time.monotonic()
                 ticks = read_rows(records / "ticks.csv")
@@ -319,12 +335,14 @@ def run_config(name: str, minutes: float, postgres_url: str) -> bool:
             cluster.wait(60)
         except subprocess.TimeoutExpired:
             cluster.kill()
-        return analyse(name, workdir, records, memory, stats, ran_for)
+        return analyse(name, workdir, records, memory, cpu, stats, ran_for)
     finally:
         for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
         if database:
             from django.db import connections
 
@@ -338,7 +356,15 @@ def run_config(name: str, minutes: float, postgres_url: str) -> bool:
             redis.wait()
 
 
-def analyse(name: str, workdir: Path, records: Path, memory: dict, stats: dict, ran_for: float) -> bool:
+def analyse(
+    name: str,
+    workdir: Path,
+    records: Path,
+    memory: dict,
+    cpu: dict[int, tuple[str, float]],
+    stats: dict,
+    ran_for: float,
+) -> bool:
     from django.db.models import Count
 
     from trading.models import ActivityEvent, Order
@@ -387,6 +413,10 @@ def analyse(name: str, workdir: Path, records: Path, memory: dict, stats: dict, 
     )
     for role, mb in sorted(memory.items()):
         ok &= report(f"peak memory, {role}", mb, MEMORY_TARGET_MB, "MB")
+    by_role: Counter[str] = Counter()
+    for role, seconds in cpu.values():
+        by_role[role] += seconds
+    print("CPU seconds by role: " + ", ".join(f"{role} {s:.0f}" for role, s in by_role.most_common()))
     workers_seen = len(list(records.glob("tasks-*.csv")))
     print(f"worker processes over the run: {workers_seen} (django-q2 recycles a worker after {_recycle()} tasks)")
     print(f"outcomes: {dict(sorted(outcomes.items()))}")

@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from numba.extending import register_jitable
+
+Amount = Decimal | int  # money: Decimal in the live path, fixed-point int64 in the backtest loop
 
 # Actions (bots.evaluator.Action as integers).
 HOLD, BUY, SELL = 0, 1, 2
@@ -111,7 +114,14 @@ def buy_fraction_nano(score: float, buy_threshold: float) -> int:
 
 
 @register_jitable
-def precheck_code(kill_switch, quote_available, quote_min, base_size, base_available, base_min):
+def precheck_code(
+    kill_switch: bool,
+    quote_available: Amount,
+    quote_min: Amount,
+    base_size: Amount,
+    base_available: Amount,
+    base_min: Amount,
+) -> int:
     """Before any signal math: ORDER when the bot could buy or sell at all, else why not."""
     if kill_switch:
         return KILL_SWITCH
@@ -122,18 +132,18 @@ def precheck_code(kill_switch, quote_available, quote_min, base_size, base_avail
 
 @register_jitable
 def gate_code(
-    action,
-    confirmed,
-    kill_switch,
-    orders_allowed,
-    loss_limit,
-    realised_today,
-    max_trades,
-    trades_today,
-    has_last_trade,
-    since_last_trade,
-    cooldown,
-):
+    action: int,
+    confirmed: bool,
+    kill_switch: bool,
+    orders_allowed: bool,
+    loss_limit: Amount,
+    realised_today: Amount,
+    max_trades: int,
+    trades_today: int,
+    has_last_trade: bool,
+    since_last_trade: int,
+    cooldown: int,
+) -> int:
     """The risk rules before sizing, in their fixed order; the first that refuses wins."""
     if kill_switch:
         return KILL_SWITCH
@@ -153,13 +163,24 @@ def gate_code(
 
 
 @register_jitable
-def tranche_blocked(base_size, has_last_buy, mark, last_buy, step_pct, hundred):
+def tranche_blocked(
+    base_size: Amount, has_last_buy: bool, mark: Amount, last_buy: Amount, step_pct: Amount, hundred: Amount
+) -> bool:
     """A further buy needs the price ``step_pct`` percent (of ``hundred``) below the last buy."""
     return base_size > 0 and has_last_buy and mark * hundred > last_buy * (hundred - step_pct)
 
 
 @register_jitable
-def buy_size(fraction_nano, position_size, max_position, quote_available, base_size, mark, quote_increment, quote_min):
+def buy_size(
+    fraction_nano: int,
+    position_size: Amount,
+    max_position: Amount,
+    quote_available: Amount,
+    base_size: Amount,
+    mark: Amount,
+    quote_increment: Amount,
+    quote_min: Amount,
+) -> tuple[int, Amount]:
     """(code, quote size) of a buy: the budget capped by the room under max_position and the balance.
 
     The budget counts whole quote increments of ``position_size``; the size is
@@ -178,7 +199,9 @@ def buy_size(fraction_nano, position_size, max_position, quote_available, base_s
 
 
 @register_jitable
-def sell_size(base_size, base_available, mark, base_increment, base_min, quote_min):
+def sell_size(
+    base_size: Amount, base_available: Amount, mark: Amount, base_increment: Amount, base_min: Amount, quote_min: Amount
+) -> tuple[int, Amount]:
     """(code, base size) of a sell: the whole position, rounded down to the base increment."""
     held = min(base_size, base_available)
     if held <= 0:
@@ -191,33 +214,33 @@ def sell_size(base_size, base_available, mark, base_increment, base_min, quote_m
 
 @register_jitable
 def decide_order(
-    action,
-    confirmed,
-    kill_switch,
-    orders_allowed,
-    loss_limit,
-    realised_today,
-    max_trades,
-    trades_today,
-    has_last_trade,
-    since_last_trade,
-    cooldown,
-    fraction_nano,
-    position_size,
-    max_position,
-    quote_available,
-    base_size,
-    base_available,
-    mark,
-    has_last_buy,
-    last_buy,
-    step_pct,
-    hundred,
-    quote_increment,
-    quote_min,
-    base_increment,
-    base_min,
-):
+    action: int,
+    confirmed: bool,
+    kill_switch: bool,
+    orders_allowed: bool,
+    loss_limit: Amount,
+    realised_today: Amount,
+    max_trades: int,
+    trades_today: int,
+    has_last_trade: bool,
+    since_last_trade: int,
+    cooldown: int,
+    fraction_nano: int,
+    position_size: Amount,
+    max_position: Amount,
+    quote_available: Amount,
+    base_size: Amount,
+    base_available: Amount,
+    mark: Amount,
+    has_last_buy: bool,
+    last_buy: Amount,
+    step_pct: Amount,
+    hundred: Amount,
+    quote_increment: Amount,
+    quote_min: Amount,
+    base_increment: Amount,
+    base_min: Amount,
+) -> tuple[int, Amount, Amount]:
     """The whole risk gate in order: (code, quote size of a buy, base size of a sell).
 
     ``code`` is ORDER or the skip reason; sizes not involved come back as zero.

@@ -197,11 +197,17 @@ def test_patch_changes_only_what_it_names_and_validates_the_result(api, traded_b
 
 
 def test_put_replaces_the_settings(api, traded_bot):
-    response = api.put(f"/api/v1/bots/{traded_bot.pk}", {"name": "Renamed", "product_id": "ETH-USD"}, format="json")
+    response = api.put(f"/api/v1/bots/{traded_bot.pk}", {"name": "Renamed", "product_id": "BTC-USD"}, format="json")
     assert response.status_code == 200, response.json()
     traded_bot.refresh_from_db()
-    assert (traded_bot.name, traded_bot.product_id) == ("Renamed", "ETH-USD")
+    assert (traded_bot.name, traded_bot.product_id) == ("Renamed", "BTC-USD")
     assert set(traded_bot.signal_config) == {"rsi", "moving_average", "macd"}  # back to the default
+
+
+def test_pair_cannot_change_under_a_position(api, traded_bot):
+    response = api.put(f"/api/v1/bots/{traded_bot.pk}", {"name": "Moved", "product_id": "ETH-USD"}, format="json")
+    assert response.status_code == 400
+    assert "sell it before changing the pair" in fields_of(response)["product_id"][0]
 
 
 def test_put_needs_the_required_fields(api, traded_bot):

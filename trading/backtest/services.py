@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bots.config import ConfigError, bot_config_from_values
+from bots.config import BotConfig, ConfigError, bot_config_from_values
 from bots.models import CONFIG_FIELDS, Bot
 from market.types import Candles, Granularity, Product, UnknownProduct
 from trading.backtest.data import candles_from_csv, candles_from_database, candles_from_simulation
@@ -57,7 +57,7 @@ def subject_from_file(path: str | Path) -> Subject:
     return Subject(str(raw.get("name", path.name)), values, raw.get("product_id"))
 
 
-def validate(values: dict[str, Any]):
+def validate(values: dict[str, Any]) -> BotConfig:
     """The BotConfig for ``values``, or a BacktestError naming each bad field."""
     try:
         return bot_config_from_values(values)
@@ -65,7 +65,7 @@ def validate(values: dict[str, Any]):
         raise BacktestError(f"invalid bot settings: {exc}") from None
 
 
-def unsettled(config) -> list[str]:
+def unsettled(config: BotConfig) -> list[str]:
     """Warnings for signals whose live window is too short to reach the values a backtest computes."""
     return [
         f"warning: {spec.name} needs {signal.min_candles() + signal.settle_candles():,} candles to forget where its "
