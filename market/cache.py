@@ -51,6 +51,10 @@ class BackingOff(TemporaryError):
 class _Entry:
     fetched_at: float  # market time, UNIX seconds
     value: object
+    # For candles: the earliest start the source was asked for while building this
+    # series. A request from there on is covered even where the market has no
+    # older candles (a young market, a new listing), so it is not refetched.
+    since: float | None = None
 
 
 class CachedMarketData:
@@ -162,8 +166,8 @@ class CachedMarketData:
             return _slice(entry.value, start_ts, end_ts, granularity)
         self._count("misses")
         try:
-            series = self._refresh(entry, product_id, granularity, start, now)
-            self._write(key, _Entry(now, series))
+            series, since = self._refresh(entry, product_id, granularity, start, now)
+            self._write(key, _Entry(now, series, since))
         except TemporaryError:
             if entry is None or not self._covers(entry, start_ts, granularity):
                 raise
@@ -217,22 +221,28 @@ class CachedMarketData:
     @staticmethod
     def _covers(entry: _Entry, start_ts: float, granularity: Granularity) -> bool:
         series: Candles = entry.value
+        if len(series) == 0:
+            return False
         # The source's first candle opens at or after start_ts, less than one granularity later;
-        # a series that starts a whole candle later lacks it.
-        return len(series) > 0 and series.time[0] < start_ts + granularity.seconds
+        # a series that starts a whole candle later lacks it, unless the source had none older.
+        return series.time[0] < start_ts + granularity.seconds or (entry.since is not None and entry.since <= start_ts)
 
     def _refresh(
         self, entry: _Entry | None, product_id: str, granularity: Granularity, start: datetime, now: float
-    ) -> Candles:
+    ) -> tuple[Candles, float | None]:
+        """The refreshed series and the earliest start it answers for (None once truncated)."""
         end = datetime.fromtimestamp(now, tz=UTC)
         if entry is not None and self._covers(entry, start.timestamp(), granularity):
             cached: Candles = entry.value
-            since = datetime.fromtimestamp(int(cached.time[-1]), tz=UTC)
-            newer = self._upstream(self.source.candles, product_id, granularity, since, end)
-            merged = cached.concat(newer)
+            last = datetime.fromtimestamp(int(cached.time[-1]), tz=UTC)
+            newer = self._upstream(self.source.candles, product_id, granularity, last, end)
+            merged, since = cached.concat(newer), entry.since
         else:
             merged = self._upstream(self.source.candles, product_id, granularity, start, end)
-        return merged.tail(MAX_CACHED_CANDLES)
+            since = start.timestamp()
+        if len(merged) > MAX_CACHED_CANDLES:
+            return merged.tail(MAX_CACHED_CANDLES), None
+        return merged, since
 
     @property
     def _backoff_key(self) -> str:

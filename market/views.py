@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from autotrader.htmx import HtmxHttpRequest, login_required
 from bots.models import Bot
 from bots.signals import REGISTRY, Signal
+from market.cache import MAX_CACHED_CANDLES
 from market.services import get_market_data
 from market.types import Candles
 from trading.selectors import trades_between
@@ -78,7 +79,11 @@ def bot_chart(request: HtmxHttpRequest, pk: int) -> JsonResponse:
     now = market.now()
     granularity = bot.config.granularity
     signals = _signals(bot)
-    warmup = max(signal.min_candles() for signal in signals.values()) * 3
+    # The same settled warm-up as the bot's own evaluation, so the lines equal its values.
+    warmup = min(
+        max(signal.min_candles() + signal.settle_candles() for signal in signals.values()),
+        MAX_CACHED_CANDLES - count,
+    )
     history = market.candles(bot.product_id, granularity, now - granularity.delta * (count + warmup), now)
     shown = history[-count:]
     times = shown.time

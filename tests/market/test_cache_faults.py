@@ -169,3 +169,17 @@ def test_nothing_cached_means_the_error_surfaces(cached, flaky):
 
 def test_simulated_market_has_no_budget(sim):
     assert CachedMarketData(sim).limiter is None
+
+
+def test_history_reaching_before_the_first_candle_is_not_refetched(sim, clock):
+    """A young market (or a new listing) has no older candles: asking again must not go upstream."""
+    flaky = Flaky(sim)
+    cached = CachedMarketData(flaky, ttl=30)
+    g = Granularity.ONE_DAY
+    now = cached.now()
+    start = now - g.delta * 100  # 100 days back; the simulated market has 10 days
+    first = cached.candles("BTC-USD", g, start, now)
+    assert 0 < len(first) < 100
+    calls = flaky.calls
+    again = cached.candles("BTC-USD", g, start, now)
+    assert flaky.calls == calls and list(again.time) == list(first.time)
