@@ -174,6 +174,10 @@ def parse_signal_config(raw: Any, *, prefix: str = "signal_config") -> tuple[Sig
             for key, message in cls.check(params).items():
                 errors[f"{path}.{key}"] = message
         specs.append(SignalSpec(name, enabled, float(weight), params))
+    # One canonical order (by name) whatever order the JSON came in: PostgreSQL's
+    # jsonb does not keep key order, and the weighted sum must add up identically
+    # for the live bot and its backtest.
+    specs.sort(key=lambda spec: spec.name)
     total = sum(s.weight for s in specs if s.enabled)
     if total > MAX_TOTAL_WEIGHT + 1e-9:
         errors[f"{prefix}.weight"] = WEIGHTS_TOO_HIGH.format(total=total)

@@ -107,11 +107,14 @@ class Runner:
         if self.dispatch == "queue":
             # Any number of qcluster workers on any hosts evaluate; the decision
             # time travels with the task, so a duplicate delivery is the same decision.
+            # Successful evaluations are not stored as task results (save=False): the
+            # bot row and the feed hold their outcome, and storing one row per bot per
+            # tick made django-q2's single result saver the bottleneck (bench/load.py).
             from django_q.tasks import async_task
 
             results = []
             for bot_id in bot_ids:
-                async_task("trading.tasks.evaluate_bot", bot_id, now.isoformat(), group="evaluate")
+                async_task("trading.tasks.evaluate_bot", bot_id, now.isoformat(), group="evaluate", save=False)
                 results.append(TickResult(bot_id, "enqueued"))
         else:
             results = [

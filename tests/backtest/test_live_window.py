@@ -26,7 +26,7 @@ def test_a_window_of_history_needed_candles_scores_as_the_whole_series(offset):
 def test_the_window_without_the_settling_would_differ():
     # What the settling is for: RSI over a window of three times its minimum is visibly off.
     candles = walk(4000, seed=13)
-    rsi = bot_config_from_values({"signal_config": SIGNALS}).built[0][1]
+    rsi = {spec.name: signal for spec, signal in bot_config_from_values({"signal_config": SIGNALS}).built}["rsi"]
     short = candles[-rsi.min_candles() * 3 :]
     assert abs(rsi.series(short).score[-1] - rsi.series(candles).score[-1]) > 1e-6
 

@@ -29,8 +29,13 @@ def errors_of(raw) -> dict[str, str]:
 
 def test_default_config_is_valid():
     specs = parse_signal_config(DEFAULT_SIGNAL_CONFIG)
-    assert [s.name for s in specs] == ["rsi", "moving_average", "macd"]
+    assert [s.name for s in specs] == ["macd", "moving_average", "rsi"]  # canonical: by name
     assert sum(s.weight for s in specs) == pytest.approx(1.0)
+
+
+def test_signal_order_is_canonical_whatever_the_json_order():
+    shuffled = {name: DEFAULT_SIGNAL_CONFIG[name] for name in ("rsi", "macd", "moving_average")}
+    assert parse_signal_config(shuffled) == parse_signal_config(DEFAULT_SIGNAL_CONFIG)
 
 
 def test_unknown_signal_is_named():
@@ -46,7 +51,7 @@ def test_weights_over_one_are_refused():
 
 def test_disabled_signal_weights_do_not_count():
     specs = parse_signal_config(signals(rsi__weight=0.9, rsi__enabled=False))
-    assert [s.name for s in specs if s.enabled] == ["moving_average", "macd"]
+    assert [s.name for s in specs if s.enabled] == ["macd", "moving_average"]
 
 
 def test_fast_period_not_below_slow_is_refused():

@@ -145,7 +145,9 @@ def sweep(
         rows = [_run_one(0)]  # in this process first: compiles the loop before the workers fork
         workers = min(workers or os.cpu_count() or 1, len(combos) - 1)
         if workers > 1:
-            _close_database_connections()
+            # The forked workers compute on memory only and never touch the database;
+            # they end with os._exit, so the parent's inherited connections stay intact
+            # (closing them here would break a caller's open transaction).
             chunk = math.ceil((len(combos) - 1) / workers)
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
                 rows += list(pool.map(_run_one, range(1, len(combos)), chunksize=chunk))
@@ -173,10 +175,3 @@ def _run_one(index: int) -> SweepRow:
     except BacktestError as exc:
         return SweepRow(params, error=str(exc))
     return SweepRow(params, train, test)
-
-
-def _close_database_connections() -> None:
-    # A forked child must not share the parent's database sockets.
-    from django.db import connections
-
-    connections.close_all()
