@@ -212,20 +212,17 @@ def cpu_seconds(pid: int) -> float:
 
 
 def pairs_need_per_minute() -> float:
-    """Upstream calls a minute the pairs need with every bot sharing the cache, whatever the bot count.
+    """Upstream calls a minute the pairs need when every bot shares the cache, whatever the bot count.
 
-    Reads happen at ticks, so an entry with a TTL is refreshed every ceil(TTL / interval)
-    ticks; a candle series also when a new candle closes. Per pair: its ticker, and one
-    series per candle size in use.
+    Per pair: its ticker once per ticker TTL, and per candle size in use its series
+    once per TTL and whenever a new candle closes (reads run all through a tick,
+    so an entry is refreshed as soon as its TTL has passed).
     """
     from django.conf import settings
 
-    def per_minute(ttl: float) -> float:
-        return 60 / (math.ceil(ttl / INTERVAL) * INTERVAL)
-
-    ticker = per_minute(min(settings.MARKET_DATA_TTL_SECONDS, settings.MARKET_TICKER_TTL_SECONDS))
+    ticker = 60 / min(settings.MARKET_DATA_TTL_SECONDS, settings.MARKET_TICKER_TTL_SECONDS)
     closes = sum(60 / {"1m": 60, "5m": 300, "15m": 900}[g] for g in GRANULARITIES)
-    candles = len(GRANULARITIES) * per_minute(settings.MARKET_DATA_TTL_SECONDS) + closes
+    candles = len(GRANULARITIES) * 60 / settings.MARKET_DATA_TTL_SECONDS + closes
     return PAIRS * (ticker + candles)
 
 
@@ -294,12 +291,20 @@ def run_config(name: str, minutes: float, postgres_url: str) -> bool:
             )
         procs = [ticker, cluster]
         started = time.monotonic()
-        while not (records / "ticks.csv").exists():
+        while not (records / "ticks.csv").exists() or not read_rows(records / "ticks.csv"):
             if time.monotonic() - started > 120:
                 raise RuntimeError(f"no tick after 2 minutes; see {workdir}")
             time.sleep(0.5)
-        print(f"[{name}] ticking; running {minutes:g} min (logs and records in {workdir})", flush=True)
+        # The first tick fills every cache from cold: measure from the second on.
+        first_bots = int(read_rows(records / "ticks.csv")[0][3])
+        while sum(len(read_rows(p)) for p in records.glob("tasks-*.csv")) < first_bots:
+            if time.monotonic() - started > 300:
+                raise RuntimeError(f"the first tick did not finish in 5 minutes; see {workdir}")
+            time.sleep(0.5)
+        market.stats_reset()
+        print(f"[{name}] warm; running {minutes:g} min (logs and records in {workdir})", flush=True)
         run_started = time.monotonic()
+        loads: list[float] = []
         deadline = run_started + minutes * 60
         memory: dict[str, float] = {}
         cpu: dict[int, tuple[str, float]] = {}
@@ -310,6 +315,7 @@ def run_config(name: str, minutes: float, postgres_url: str) -> bool:
                 if proc.poll() is not None:
                     raise RuntimeError(f"a process exited with {proc.returncode}; see {workdir}")
             sample(memory, cpu, ticker.pid, cluster.pid, records)
+            loads.append(os.getloadavg()[0])
             if time.monotonic() - progress_at >= 30:
                 progress_at = time.monotonic()
                 ticks = read_rows(records / "ticks.csv")
@@ -335,6 +341,7 @@ def run_config(name: str, minutes: float, postgres_url: str) -> bool:
             cluster.wait(60)
         except subprocess.TimeoutExpired:
             cluster.kill()
+        print(f"[{name}] load average over the run: {statistics.mean(loads or [0]):.1f} on {os.cpu_count()} CPUs")
         return analyse(name, workdir, records, memory, cpu, stats, ran_for)
     finally:
         for proc in procs:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -29,7 +29,7 @@ from trading.services import (
     UNRESOLVED_STATUSES,
     OrderRefused,
     activity_record,
-    bot_daily_counters,
+    bots_daily_counters,
     kill_switch_engaged,
     order_submit,
 )
@@ -39,6 +39,45 @@ Kind = ActivityEvent.Kind
 # A skip code outside the risk gate's (like the pause codes "order_failures" and
 # "live_preflight"): the exchange did not answer, so the bot could not decide.
 EXCHANGE_UNAVAILABLE = "exchange_unavailable"
+
+
+@dataclass
+class TickContext:
+    """What a tick reads once for all its bots instead of once per bot.
+
+    Positions, daily counters and in-flight orders of a bot change only in that
+    bot's own evaluation, which runs once per tick; the kill switch is re-read
+    when an order row is written. Balances are shared by bots (one wallet), so
+    they are re-read after any order of the tick.
+    """
+
+    kill_switch: bool
+    positions: dict[int, Position]
+    counters: dict[int, tuple[int, Decimal, datetime | None]]
+    in_flight: dict[int, Order]
+    _balances: dict[int, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, *, bot_ids: list[int], now: datetime) -> TickContext:
+        in_flight: dict[int, Order] = {}
+        for order in Order.objects.filter(bot_id__in=bot_ids, status__in=UNRESOLVED_STATUSES).order_by("-created_at"):
+            in_flight[order.bot_id] = order  # the oldest wins: ordered newest first
+        return cls(
+            kill_switch=kill_switch_engaged(),
+            positions={p.bot_id: p for p in Position.objects.filter(bot_id__in=bot_ids)},
+            counters=bots_daily_counters(bot_ids=bot_ids, now=now),
+            in_flight=in_flight,
+        )
+
+    def balances(self, exchange: Exchange) -> dict:
+        key = id(exchange)
+        if key not in self._balances:
+            self._balances[key] = exchange.balances()
+        return self._balances[key]
+
+    def spent(self) -> None:
+        """An order moved money: the next bot reads the wallet again."""
+        self._balances.clear()
 
 
 @dataclass(frozen=True)
@@ -64,16 +103,27 @@ def bot_release(bot_id: int, owner: str) -> None:
 
 
 def bot_tick(
-    bot_id: int, *, market: MarketData, exchange_for: Callable[[Bot], Exchange], now: datetime, owner: str
+    bot_id: int,
+    *,
+    market: MarketData,
+    exchange_for: Callable[[Bot], Exchange],
+    now: datetime,
+    owner: str,
+    context: TickContext | None = None,
 ) -> TickResult:
-    """Evaluate one running bot at market time ``now`` and act on the result."""
+    """Evaluate one running bot at market time ``now`` and act on the result.
+
+    ``context`` carries what the runner read once for the whole tick; without
+    it (a task, a test) the bot's own rows are read here.
+    """
     if not bot_claim(bot_id, owner):
         return TickResult(bot_id, "busy", "another evaluation holds the lease")
     try:
         bot = Bot.objects.get(pk=bot_id)
         if bot.status != Bot.Status.RUNNING:
             return TickResult(bot_id, "skipped", f"bot is {bot.status}")
-        return _tick(bot, market, exchange_for(bot), now)
+        context = context or TickContext.load(bot_ids=[bot.pk], now=now)
+        return _tick(bot, market, exchange_for(bot), now, context)
     except TemporaryError as exc:
         # An outage is not an evaluation failure: skip with the reason (one feed
         # event per outage, not one error per tick) and decide again next tick.
@@ -98,9 +148,10 @@ def bot_tick(
         bot_release(bot_id, owner)
 
 
-def bot_limits(bot: Bot, product: Product, now: datetime) -> Limits:
+def bot_limits(bot: Bot, product: Product, now: datetime, context: TickContext | None = None) -> Limits:
     config = bot.config
-    trades_today, realised_today, last_trade = bot_daily_counters(bot=bot, now=now)
+    context = context or TickContext.load(bot_ids=[bot.pk], now=now)
+    trades_today, realised_today, last_trade = context.counters[bot.pk]
     return Limits(
         product=product,
         position_size_usd=config.position_size_usd,
@@ -113,7 +164,7 @@ def bot_limits(bot: Bot, product: Product, now: datetime) -> Limits:
         trades_today=trades_today,
         realised_pnl_today=realised_today,
         last_trade_at=last_trade,
-        kill_switch=kill_switch_engaged(),
+        kill_switch=context.kill_switch,
     )
 
 
@@ -133,25 +184,25 @@ def bot_evaluate_now(bot: Bot, market: MarketData) -> Evaluation:
     return evaluation
 
 
-def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime) -> TickResult:
+def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime, context: TickContext) -> TickResult:
     product = market.product(bot.product_id)
     ticker = market.ticker(bot.product_id)
     if ticker.stale:
         # Served from the cache while the source backs off: never decide on prices that may be minutes old.
         raise TemporaryError(f"{market.name} prices for {bot.product_id} are stale (market data is backing off)")
-    wallet = exchange.balances()
+    wallet = context.balances(exchange)
     zero = Decimal("0")
     balances = Balances(
         quote_available=wallet[product.quote_currency].available if product.quote_currency in wallet else zero,
         base_available=wallet[product.base_currency].available if product.base_currency in wallet else zero,
     )
-    position = Position.objects.filter(bot=bot).first()
+    position = context.positions.get(bot.pk)
     view = PositionView(
         base_size=position.base_size if position else zero,
         mark_price=ticker.price,
         last_buy_price=position.last_buy_price if position else None,
     )
-    limits = bot_limits(bot, product, now)
+    limits = bot_limits(bot, product, now, context)
     early = precheck(view, balances, limits)
     if early is not None:
         Bot.objects.filter(pk=bot.pk).update(last_price=ticker.price)
@@ -160,7 +211,7 @@ def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime) -> Ti
 
     evaluation = bot_evaluate(bot, market, now)
     _save_evaluation(bot, evaluation, ticker.price)
-    pending = Order.objects.filter(bot=bot, status__in=UNRESOLVED_STATUSES).order_by("created_at").first()
+    pending = context.in_flight.get(bot.pk)
     if pending is not None:
         # Until the last order's outcome is known, a new one could double the exposure.
         decision = Skip(
@@ -174,6 +225,7 @@ def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime) -> Ti
         if decision.pause:
             bot_pause(bot=bot, reason=decision.reason, at=now, code=decision.code.value)
         return TickResult(bot.pk, "skipped", decision.reason)
+    context.spent()
     return _execute(bot, decision, product, exchange, evaluation, now)
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from bots.models import Bot
 from market.exchange import Exchange, MarketData
-from trading.engine import TickResult, bot_tick
+from trading.engine import TickContext, TickResult, bot_tick
 from trading.models import ActivityEvent, Heartbeat, Lease
 from trading.services import activity_record, orders_resolve_unresolved
 
@@ -55,14 +55,15 @@ def lease_release(name: str, owner: str) -> None:
     Lease.objects.filter(name=name, owner=owner).update(owner="", until=None)
 
 
-def heartbeat(role: str, info: dict) -> None:
-    name = process_name(role)
+def heartbeat(role: str, info: dict, *, pid: int | None = None) -> None:
+    """Record that a process (``pid``, this one by default) is alive, with what it reports."""
+    pid = pid or os.getpid()
     Heartbeat.objects.update_or_create(
-        name=name,
+        name=f"{role}@{socket.gethostname()}:{pid}",
         defaults={
             "role": role,
             "host": socket.gethostname(),
-            "pid": os.getpid(),
+            "pid": pid,
             "beat_at": timezone.now(),
             "info": info,
         },
@@ -117,8 +118,16 @@ class Runner:
                 async_task("trading.tasks.evaluate_bot", bot_id, now.isoformat(), group="evaluate", save=False)
                 results.append(TickResult(bot_id, "enqueued"))
         else:
+            context = TickContext.load(bot_ids=bot_ids, now=now)
             results = [
-                bot_tick(bot_id, market=self.market, exchange_for=self.exchange_for, now=now, owner=self.owner)
+                bot_tick(
+                    bot_id,
+                    market=self.market,
+                    exchange_for=self.exchange_for,
+                    now=now,
+                    owner=self.owner,
+                    context=context,
+                )
                 for bot_id in bot_ids
             ]
         report = TickReport(now.isoformat(), (time.perf_counter() - started) * 1000, results)

@@ -329,12 +329,24 @@ def day_start(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def bot_daily_counters(*, bot: Bot, now: datetime) -> tuple[int, Decimal, datetime | None]:
-    """Trades today, realised P&L today and the last trade time, on the market clock (one query)."""
+def bots_daily_counters(*, bot_ids: list[int], now: datetime) -> dict[int, tuple[int, Decimal, datetime | None]]:
+    """Per bot: trades today, realised P&L today, last trade time (market clock), in one query."""
     today = Q(executed_at__gte=day_start(now))
-    row = Trade.objects.filter(bot=bot).aggregate(
-        orders=Count("order", distinct=True, filter=today),
-        realised=Sum("realised_pnl", filter=today),
-        last=Max("executed_at"),
+    rows = (
+        Trade.objects.filter(bot_id__in=bot_ids)
+        .values("bot_id")
+        .annotate(
+            orders=Count("order", distinct=True, filter=today),
+            realised=Sum("realised_pnl", filter=today),
+            last=Max("executed_at"),
+        )
     )
-    return row["orders"], row["realised"] or Decimal("0"), row["last"]
+    counters = {bot_id: (0, Decimal("0"), None) for bot_id in bot_ids}
+    for row in rows:
+        counters[row["bot_id"]] = (row["orders"], row["realised"] or Decimal("0"), row["last"])
+    return counters
+
+
+def bot_daily_counters(*, bot: Bot, now: datetime) -> tuple[int, Decimal, datetime | None]:
+    """Trades today, realised P&L today and the last trade time of one bot."""
+    return bots_daily_counters(bot_ids=[bot.pk], now=now)[bot.pk]

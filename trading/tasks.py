@@ -6,6 +6,7 @@ Tasks are thin and idempotent: each may run twice (at-least-once delivery).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from datetime import datetime, timedelta
 
@@ -20,10 +21,10 @@ from trading.services import activity_record, day_start
 
 log = logging.getLogger(__name__)
 
-# A worker reports a heartbeat as it evaluates, at most this often (one row write,
+# Workers report a heartbeat as they evaluate, at most this often (one row write,
 # not one per task): status.sh and the health page list it with the ticker.
 WORKER_BEAT_SECONDS = 5.0
-_worker = {"beat_at": float("-inf"), "tasks": 0}
+_worker = {"beat_at": float("-inf")}
 
 SCHEDULES = {
     "clear stale confirmations": ("trading.tasks.confirmations_clear_stale", 5),
@@ -63,13 +64,14 @@ def evaluate_bot(bot_id: int, market_time: str) -> str:
 
 
 def _worker_heartbeat(market_time: str, outcome: str) -> None:
+    """One heartbeat per qcluster: it is the workers' parent, and outlives the workers django-q2 recycles."""
     from trading.runner import heartbeat
 
-    _worker["tasks"] += 1
     if time.monotonic() - _worker["beat_at"] < WORKER_BEAT_SECONDS:
         return
     _worker["beat_at"] = time.monotonic()
-    heartbeat("worker", {"tasks": _worker["tasks"], "market_time": market_time, "last_outcome": outcome})
+    info = {"market_time": market_time, "last_outcome": outcome, "worker_pid": os.getpid()}
+    heartbeat("worker", info, pid=os.getppid())
 
 
 def confirmations_clear_stale() -> int:

@@ -177,3 +177,16 @@ def test_late_task_is_dropped(make_bot, market, wallet, clock):
 def test_unknown_dispatch_is_refused(market):
     with pytest.raises(ValueError, match="dispatch must be"):
         Runner(market=market, exchange_for=lambda b: None, dispatch="threads")
+
+
+def test_bots_sharing_a_wallet_see_each_others_spending_within_a_tick(make_bot, market, exchange):
+    from market.paper import paper_deposit
+
+    paper_deposit("USD", Decimal("150"))
+    make_bot(score=1.0, product_id="BTC-USD")
+    make_bot(score=1.0, product_id="ETH-USD")
+    report = Runner(market=market, exchange_for=lambda bot: exchange, owner="t").tick()
+    assert report.count("ordered") == 2
+    sizes = sorted(Order.objects.values_list("quote_size", flat=True))
+    assert sizes[1] == Decimal("100.00") and Decimal("49") < sizes[0] <= Decimal("50.00")
+    assert set(Order.objects.values_list("status", flat=True)) == {"FILLED"}  # no INSUFFICIENT_FUND
