@@ -3,9 +3,10 @@
 The market is read on each host's own wall clock, as on Coinbase. The decision
 time travels with the task, so a skewed worker decides at the ticker's time
 and a duplicate delivery is the same decision. Leases compare the host's
-clock with the expiry another host wrote: a skew of s seconds shortens or
-lengthens a lease by s, which a 60-second lease absorbs. A worker more than
-three intervals ahead drops every task as stale: clocks must be kept in sync.
+clock with the expiry another host wrote: hosts s seconds apart see each
+other's leases s seconds shorter or longer, which a 60-second lease absorbs.
+A worker more than three intervals ahead drops every task as stale: clocks
+must be kept in sync.
 """
 
 from __future__ import annotations

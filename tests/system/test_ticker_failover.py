@@ -50,7 +50,7 @@ def test_standby_ticker_takes_over_within_one_lease(cluster, system_db, fake):
     took = time.monotonic() - killed_at
     # The lease was renewed at most one interval before the kill and lasts LEASE;
     # the standby tries once per interval.
-    assert took <= LEASE + INTERVAL + 1.0, f"takeover took {took:.1f} s"
+    assert took <= LEASE + INTERVAL + 1.5, f"takeover took {took:.1f} s"
 
     for bot in bots:
         db.set_score(bot, -1.0)
