@@ -192,6 +192,8 @@ EVALUATION_INTERVAL_SECONDS = env_float("EVALUATION_INTERVAL_SECONDS", 10.0, min
 # inline: the ticker evaluates every bot itself; queue: it enqueues one task per
 # bot and qcluster workers (on any hosts) evaluate them.
 EVALUATION_DISPATCH = env_choice("EVALUATION_DISPATCH", "inline", ("inline", "queue"))
+# Bots per evaluation task in queue mode: one task reads its bots' rows at once.
+EVALUATION_BATCH_SIZE = env_int("EVALUATION_BATCH_SIZE", 25, minimum=1)
 MARKET_DATA_TTL_SECONDS = env_float("MARKET_DATA_TTL_SECONDS", 30.0, minimum=0.0)
 # Coinbase allows about 10 public requests/s per IP: stay below it.
 MARKET_TICKER_TTL_SECONDS = env_float("MARKET_TICKER_TTL_SECONDS", 15.0, minimum=0.0)

@@ -88,14 +88,17 @@ def role_qcluster(records: Path) -> None:
         began[task["id"]] = time.time()
 
     def note(sender, func, task, **kwargs) -> None:
-        if task.get("func") != "trading.tasks.evaluate_bot":
+        if task.get("func") != "trading.tasks.evaluate_bots":
             return
         pid = os.getpid()
         if pid not in files:
             files[pid] = (records / f"tasks-{pid}.csv").open("a", buffering=1)
-        bot_id, market_time = task["args"]
-        outcome = task["result"] if task.get("success") else "failed"
-        files[pid].write(f"{market_time},{bot_id},{began.pop(task['id']):.3f},{time.time():.3f},{outcome}\n")
+        bot_ids, market_time = task["args"]
+        result = task["result"] if task.get("success") else {}
+        started, ended = began.pop(task["id"]), time.time()
+        for bot_id in bot_ids:
+            outcome = result.get(bot_id, "failed") if isinstance(result, dict) else "failed"
+            files[pid].write(f"{market_time},{bot_id},{started:.3f},{ended:.3f},{outcome}\n")
 
     pre_execute.connect(start, weak=False)
     post_execute_in_worker.connect(note, weak=False)

@@ -114,9 +114,11 @@ class Runner:
             from django_q.tasks import async_task
 
             results = []
-            for bot_id in bot_ids:
-                async_task("trading.tasks.evaluate_bot", bot_id, now.isoformat(), group="evaluate", save=False)
-                results.append(TickResult(bot_id, "enqueued"))
+            size = settings.EVALUATION_BATCH_SIZE
+            for i in range(0, len(bot_ids), size):
+                batch = bot_ids[i : i + size]
+                async_task("trading.tasks.evaluate_bots", batch, now.isoformat(), group="evaluate", save=False)
+                results += [TickResult(bot_id, "enqueued") for bot_id in batch]
         else:
             context = TickContext.load(bot_ids=bot_ids, now=now)
             results = [

@@ -33,17 +33,23 @@ SCHEDULES = {
 
 
 def evaluate_bot(bot_id: int, market_time: str) -> str:
-    """Evaluate one bot at the tick's market time (enqueued by the ticker in queue mode).
+    """Evaluate one bot at the tick's market time (see ``evaluate_bots``)."""
+    return evaluate_bots([bot_id], market_time)[bot_id]
 
-    Safe to run twice: the bot's lease stops a concurrent run, and the
+
+def evaluate_bots(bot_ids: list[int], market_time: str) -> dict[int, str]:
+    """Evaluate a batch of bots at the tick's market time (enqueued by the ticker in queue mode).
+
+    Safe to run twice: each bot's lease stops a concurrent run, and the
     decision key (bot and market time) stops a second order for one decision.
     A task that arrives long after its tick is dropped rather than trading on
-    an old decision time.
+    an old decision time. A batch reads the bots' rows once (a tick context),
+    which is what makes hundreds of bots per tick affordable.
     """
     from django.conf import settings
 
     from market.services import exchange_for
-    from trading.engine import bot_tick
+    from trading.engine import TickContext, bot_tick
     from trading.runner import process_name
 
     market = get_market_data()
@@ -52,15 +58,20 @@ def evaluate_bot(bot_id: int, market_time: str) -> str:
     allowed = timedelta(seconds=settings.EVALUATION_INTERVAL_SECONDS * 3 * max(1.0, settings.SIM_SPEED))
     if settings.MARKET_DATA != "simulated":
         allowed = timedelta(seconds=settings.EVALUATION_INTERVAL_SECONDS * 3)
+    outcomes: dict[int, str] = {}
     if late > allowed:
-        log.warning("dropping evaluation of bot %s for %s: %s late", bot_id, market_time, late)
-        outcome = "stale"
+        log.warning("dropping evaluation of bots %s for %s: %s late", bot_ids, market_time, late)
+        outcomes = dict.fromkeys(bot_ids, "stale")
     else:
-        outcome = bot_tick(
-            bot_id, market=market, exchange_for=exchange_for, now=at, owner=process_name("worker")
-        ).outcome
-    _worker_heartbeat(market_time, outcome)
-    return outcome
+        context = TickContext.load(bot_ids=list(bot_ids), now=at)
+        owner = process_name("worker")
+        for bot_id in bot_ids:
+            outcomes[bot_id] = bot_tick(
+                bot_id, market=market, exchange_for=exchange_for, now=at, owner=owner, context=context
+            ).outcome
+    for outcome in outcomes.values():
+        _worker_heartbeat(market_time, outcome)
+    return outcomes
 
 
 def _worker_heartbeat(market_time: str, outcome: str) -> None:

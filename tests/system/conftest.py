@@ -46,12 +46,13 @@ def _skip_reason() -> str | None:
     return None
 
 
+FAILED = pytest.StashKey[bool]()
+
+
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
+    """Note a failed test, so that its teardown prints the processes' logs."""
     if call.when == "call" and call.excinfo is not None:
         item.stash[FAILED] = True
-
-
-FAILED = pytest.StashKey[bool]()
 
 
 @pytest.fixture(scope="session")

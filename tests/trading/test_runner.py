@@ -190,3 +190,26 @@ def test_bots_sharing_a_wallet_see_each_others_spending_within_a_tick(make_bot, 
     sizes = sorted(Order.objects.values_list("quote_size", flat=True))
     assert sizes[1] == Decimal("100.00") and Decimal("49") < sizes[0] <= Decimal("50.00")
     assert set(Order.objects.values_list("status", flat=True)) == {"FILLED"}  # no INSUFFICIENT_FUND
+
+
+def test_queue_dispatch_sends_bots_in_batches(make_bot, market, wallet, settings, monkeypatch):
+    import django_q.tasks
+
+    settings.EVALUATION_BATCH_SIZE = 2
+    bots = [make_bot(score=0.0) for _ in range(5)]
+    sent = []
+    monkeypatch.setattr(django_q.tasks, "async_task", lambda func, *args, **kw: sent.append((func, args)))
+    Runner(market=market, exchange_for=lambda b: wallet, owner="t", dispatch="queue").tick()
+    assert [func for func, _ in sent] == ["trading.tasks.evaluate_bots"] * 3
+    assert [len(args[0]) for _, args in sent] == [2, 2, 1]
+    assert sorted(i for _, args in sent for i in args[0]) == sorted(b.pk for b in bots)
+
+
+def test_a_batch_reports_each_bots_outcome(make_bot, market, wallet):
+    from trading.tasks import evaluate_bots
+
+    buyer, idle = make_bot(score=1.0), make_bot(score=0.0)
+    at = market.now().isoformat()
+    assert evaluate_bots([buyer.pk, idle.pk], at) == {buyer.pk: "ordered", idle.pk: "skipped"}
+    evaluate_bots([buyer.pk, idle.pk], at)  # a duplicate delivery of the same batch
+    assert Order.objects.count() == 1
