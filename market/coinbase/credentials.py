@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from market.exchange import PermanentError
 
 PEM_HINT = (
-    "paste the privateKey of a CDP API key including its -----BEGIN EC PRIVATE KEY----- and "
-    "-----END EC PRIVATE KEY----- lines (newlines may be written as \\n)"
+    "paste the privateKey of a CDP API key whole, with the BEGIN and END lines of its PEM block "
+    "(newlines may be written as \\n)"
 )
 
 

@@ -63,7 +63,7 @@ def test_a_key_that_does_not_parse_says_so_without_echoing_it():
         load_credentials(api_key=KEY.name, api_secret=broken)
     message = str(info.value)
     assert "COINBASE_API_SECRET does not parse as a PEM private key" in message
-    assert "BEGIN EC PRIVATE KEY" in message  # the hint says what to paste
+    assert "BEGIN and END lines of its PEM block" in message  # the hint says what to paste
     body = KEY.pem.splitlines()[1]
     assert body[:20] not in message
 
