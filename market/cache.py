@@ -164,6 +164,14 @@ class CachedMarketData:
             # Another caller is refreshing this entry: serve what we have.
             self._count("stale_served")
             return _slice(entry.value, start_ts, end_ts, granularity)
+        if entry is not None:
+            # We hold the lock now; another process may have refreshed just before.
+            latest = self.cache.get(key)
+            if latest is not None and usable(latest):
+                self.cache.delete(lock)
+                self._local[key] = latest
+                self._count("hits")
+                return _slice(latest.value, start_ts, end_ts, granularity)
         self._count("misses")
         try:
             series, since = self._refresh(entry, product_id, granularity, start, now)
