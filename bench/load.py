@@ -1,8 +1,9 @@
 """Load: 500 bots on 20 pairs, a tick every 10 s, 2 workers, for 10 minutes.
 
 The real processes, as a user runs them beyond one machine: ``manage.py runbots``
-enqueuing one evaluation per bot per tick (``EVALUATION_DISPATCH=queue``) and one
-``manage.py qcluster`` with 2 workers evaluating them, paper trading on the
+enqueuing every running bot each tick, ``EVALUATION_BATCH_SIZE`` bots a task
+(``EVALUATION_DISPATCH=queue``), and one ``manage.py qcluster`` with 2 workers
+evaluating them, paper trading on the
 simulated market with all 20 pairs (``SIM_PAIRS=20``) at the speed of the wall
 clock (``SIM_SPEED=1``, as on Coinbase). Each configuration runs in turn: the
 embedded default (SQLite, database cache, ORM broker) and PostgreSQL + Redis (a
@@ -19,8 +20,9 @@ Reported per configuration, with targets:
   once, and every decision became exactly one order.
 
 The processes are launched through this file (``--role``), which only adds
-recording: the ticker notes each tick's start and enqueue time, the workers each
-evaluation's end (django-q2's ``post_execute_in_worker`` signal).
+recording: the ticker notes each tick's start and enqueue time, the workers when
+each task started and ended and each of its bots' outcome (django-q2's
+``pre_execute`` and ``post_execute_in_worker`` signals).
 
 Run: .venv/bin/python bench/load.py [--minutes 10] [--config both|sqlite|postgres]
 """
@@ -413,9 +415,14 @@ def analyse(
         f"first tick (cold caches): {first:.1f} s; the ticker's own share: p50 {median_ms:.0f} ms, p95 {p95_ms:.0f} ms"
     )
     ok &= report("evaluations per second", len(tasks) / span, BOTS / INTERVAL, "/s", lower_is_better=False)
-    busy = sum(float(r[3]) - float(r[2]) for r in tasks)
+    # A task evaluates a batch of bots: each of its rows carries the task's start and end.
+    runs_of_tasks = {(p.name, r[2], r[3]) for p in records.glob("tasks-*.csv") for r in read_rows(p)}
+    busy = sum(float(end) - float(start) for _, start, end in runs_of_tasks)
     mean_ms = busy / len(tasks) * 1000
-    print(f"workers busy {busy / (span * WORKERS):.0%} of the time; an evaluation takes {mean_ms:.0f} ms on average")
+    print(
+        f"{len(runs_of_tasks)} tasks of {len(tasks) / len(runs_of_tasks):.0f} bots; workers busy "
+        f"{busy / (span * WORKERS):.0%} of the time; an evaluation takes {mean_ms:.1f} ms on average"
+    )
     need = pairs_need_per_minute()
     ok &= report("upstream market-data calls per minute", stats["upstream_calls"] / (ran_for / 60), need, "/min")
     print(
