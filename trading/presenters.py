@@ -16,6 +16,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString
 
 from bots.selectors import bot_confirmation
+from trading.models import ActivityEvent
 from trading.selectors import BotCard
 from trading.templatetags.dashboard import (
     clock,
@@ -107,4 +108,35 @@ def bot_card_view(card: BotCard, *, now: datetime, trading_mode: str) -> BotCard
         evaluated=clock(bot.last_evaluated_at),
         detail_url=_bot_url("dashboard:bot_detail", bot.pk),
         control_url=_bot_url("dashboard:bot_stop" if running else "dashboard:bot_start", bot.pk),
+    )
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """One line of the activity feed, every printed value formatted (and the cache key of its HTML)."""
+
+    pk: int
+    kind: str
+    kind_label: str
+    level: str
+    side: str  # "" unless the event is about a buy or a sell
+    at_iso: str
+    at_stamp: str
+    at_clock: str
+    message: str
+
+
+def activity_row(event: ActivityEvent) -> ActivityRow:
+    data = event.data if isinstance(event.data, dict) else {}
+    side = data.get("side")
+    return ActivityRow(
+        pk=event.pk,
+        kind=event.kind,
+        kind_label=event.get_kind_display(),
+        level=event.level,
+        side=side if isinstance(side, str) else "",
+        at_iso=event.at.isoformat(),
+        at_stamp=stamp(event.at),
+        at_clock=clock(event.at),
+        message=event.message,
     )

@@ -118,14 +118,17 @@ def portfolio_summary(*, balances: dict[str, Balance], now: datetime, quote_curr
     )
 
 
-def activity_recent(*, limit: int = 50, bot: Bot | None = None, kinds: list[str] | None = None) -> list[ActivityEvent]:
-    """The newest events first (index on -at, -id: independent of the table's size)."""
-    # The feed names the bot; its stored evaluation and settings (JSON) are left unread.
-    qs = (
-        ActivityEvent.objects.select_related("bot")
-        .defer("bot__last_evaluation", "bot__signal_config")
-        .order_by("-at", "-id")
-    )
+def activity_recent(
+    *, limit: int = 50, bot: Bot | None = None, kinds: list[str] | None = None, with_bot: bool = True
+) -> list[ActivityEvent]:
+    """The newest events first (index on -at, -id: independent of the table's size).
+
+    ``with_bot=False`` leaves the bot rows unread, for a feed whose messages already name the bot.
+    """
+    qs = ActivityEvent.objects.order_by("-at", "-id")
+    if with_bot:
+        # Its stored evaluation and settings (JSON) are left unread.
+        qs = qs.select_related("bot").defer("bot__last_evaluation", "bot__signal_config")
     if bot is not None:
         qs = qs.filter(bot=bot)
     if kinds:

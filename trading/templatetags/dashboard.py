@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from django import template
@@ -137,6 +138,7 @@ def _at(x: float) -> float:
 
 
 @register.simple_tag
+@lru_cache(maxsize=8192)  # a pure function of a few floats, drawn for every card on every poll
 def score_gauge(score: float | None, buy_threshold: float, sell_threshold: float, scale: bool = False) -> SafeString:
     """A -1..+1 bar filled from the middle towards the score, both thresholds marked (and labelled).
 
@@ -203,3 +205,19 @@ def confirmation_progress(confirmation: Confirmation) -> SafeString:
         share,
         duration(confirmation.remaining),
     )
+
+
+@register.simple_tag(takes_context=True)
+def bot_card_list(context: template.Context, cards: list) -> SafeString:
+    """Every bot card (trading.fragments: each rendered once per distinct state, per process)."""
+    from trading.fragments import bot_cards_html
+
+    return bot_cards_html(cards, csrf_token=str(context.get("csrf_token", "")))
+
+
+@register.simple_tag
+def activity_row_list(rows: list) -> SafeString:
+    """The activity feed's rows (trading.fragments: each rendered once per process)."""
+    from trading.fragments import activity_rows_html
+
+    return activity_rows_html(rows)
