@@ -101,8 +101,9 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web, worker and runner processes read while one writes;
     # IMMEDIATE transactions take the write lock up front instead of failing
-    # halfway through on "database is locked".
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # halfway through on "database is locked". Connections are kept between requests as
+    # on PostgreSQL (conn_max_age above): opening one costs each dashboard poll a file open
+    # and the pragmas.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",

@@ -187,6 +187,7 @@ def score_gauge(score: float | None, buy_threshold: float, sell_threshold: float
 
 
 @register.simple_tag
+@lru_cache(maxsize=8192)  # every open dashboard draws the same countdowns in the same second
 def confirmation_progress(confirmation: Confirmation) -> SafeString:
     """The pending action, how much of its window it has held and the time left (or 'confirmed')."""
     action = confirmation.action.value
