@@ -17,7 +17,8 @@ One client's sequential latency is printed first, for reference. Timings
 depend on the machine and on whatever else runs on it: the load average is
 printed at the end.
 
-Run: .venv/bin/python bench/dashboard.py [--seconds 30] [--workers 2]
+Run: .venv/bin/python bench/dashboard.py [--seconds 30] [--workers N] [--threads N]
+(the server's defaults are start.sh's: autotrader/gunicorn_conf.py, WEB_WORKERS, WEB_THREADS)
 """
 
 from __future__ import annotations
@@ -170,20 +171,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, workers: int) -> subprocess.Popen:
+def start_server(port: int) -> subprocess.Popen:
+    """gunicorn with the settings start.sh uses (autotrader/gunicorn_conf.py: WEB_WORKERS, WEB_THREADS)."""
     env = {**os.environ, "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
+            "-c",
+            "python:autotrader.gunicorn_conf",
             "autotrader.wsgi",
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            "4",
             "--log-level",
             "warning",
         ],
@@ -342,7 +342,8 @@ def summarise(title: str, samples: dict[str, list[float]]) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the polling run (default 30)")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
+    parser.add_argument("--workers", type=int, help="gunicorn processes (default: WEB_WORKERS, as start.sh)")
+    parser.add_argument("--threads", type=int, help="threads per process (default: WEB_THREADS, as start.sh)")
     args = parser.parse_args()
 
     data_dir: Path = django_setup()
@@ -370,13 +371,21 @@ def main() -> int:
         print(f"  {name:<11} {sizes} {verdict}")
 
     port = free_port()
-    server = start_server(port, args.workers)
+    for name, value in (("WEB_WORKERS", args.workers), ("WEB_THREADS", args.threads)):
+        if value is not None:
+            os.environ[name] = str(value)
+    from autotrader import gunicorn_conf
+
+    server = start_server(port)
     try:
         warm = Client(port, session)
         for _ in range(5):
             for name in PARTIALS:
                 warm.get(name)
-        print(f"\nserver: gunicorn, {args.workers} workers x 4 threads on {os.cpu_count()} CPUs")
+        print(
+            f"\nserver: gunicorn, {gunicorn_conf.workers} processes x {gunicorn_conf.threads} threads"
+            f" on {os.cpu_count()} CPUs"
+        )
         print("\none client, one request at a time (the service time, for reference)")
         for name in PARTIALS:
             alone = [warm.get(name) for _ in range(20)]

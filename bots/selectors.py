@@ -49,12 +49,19 @@ def bot_confirmation(*, bot: Bot, now: datetime) -> Confirmation:
     Worked out from the bot's stored state rather than read from its last
     evaluation, so the time remaining keeps counting down between ticks.
     """
-    required = timedelta(minutes=bot.confirmation_minutes)
-    action = Action(bot.confirmation_action)
-    if action is Action.HOLD or bot.confirmation_since is None:
+    return confirmation_at(
+        action=bot.confirmation_action, since=bot.confirmation_since, minutes=bot.confirmation_minutes, now=now
+    )
+
+
+def confirmation_at(*, action: str, since: datetime | None, minutes: float, now: datetime) -> Confirmation:
+    """A pending ``action`` held ``since`` against a window of ``minutes``, as of ``now``."""
+    required = timedelta(minutes=minutes)
+    pending = Action(action)
+    if pending is Action.HOLD or since is None:
         return Confirmation(Action.HOLD, None, required, timedelta(0), False)
-    elapsed = max(now - bot.confirmation_since, timedelta(0))
-    return Confirmation(action, bot.confirmation_since, required, elapsed, elapsed >= required)
+    elapsed = max(now - since, timedelta(0))
+    return Confirmation(pending, since, required, elapsed, elapsed >= required)
 
 
 # --- the API's reads ---------------------------------------------------------

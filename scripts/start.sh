@@ -21,7 +21,7 @@ start() {
   echo "started $name (pid $!, log logs/$name.log)"
 }
 
-start web gunicorn autotrader.wsgi --bind "$BIND" --workers "${WEB_WORKERS:-2}" --threads 4 --access-logfile - --capture-output
+start web gunicorn -c python:autotrader.gunicorn_conf autotrader.wsgi --bind "$BIND" --access-logfile - --capture-output
 start worker python manage.py qcluster
 start runner python manage.py runbots
 

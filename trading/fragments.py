@@ -18,7 +18,6 @@ the whole card a new key every second.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from functools import lru_cache
 
 from django.template.loader import render_to_string
@@ -37,7 +36,12 @@ ROW_CACHE_SIZE = 4096
 
 @lru_cache(maxsize=CARD_CACHE_SIZE)
 def _card(view: BotCardView, script_prefix: str) -> str:
-    context = {"c": view, "csrf_token": CSRF_SLOT, "overview_url": reverse("dashboard:overview")}
+    context = {
+        "c": view,
+        "confirmation": CONFIRMATION_SLOT,  # not part of the view: presenters.card_confirmation
+        "csrf_token": CSRF_SLOT,
+        "overview_url": reverse("dashboard:overview"),
+    }
     return render_to_string("trading/bot_card.html", context)
 
 
@@ -46,13 +50,10 @@ def _row(row: ActivityRow) -> str:
     return render_to_string("trading/activity_row.html", {"event": row})
 
 
-def bot_cards_html(views: Iterable[BotCardView], *, csrf_token: str) -> SafeString:
-    """Every card, in order, with this request's CSRF token in each form."""
+def bot_cards_html(cards: Iterable[tuple[BotCardView, SafeString]], *, csrf_token: str) -> SafeString:
+    """Every card, in order, each with its countdown, and this request's CSRF token in each form."""
     prefix = get_script_prefix()
-    html = "".join(
-        _card(replace(view, confirmation=CONFIRMATION_SLOT), prefix).replace(CONFIRMATION_SLOT, view.confirmation)
-        for view in views
-    )
+    html = "".join(_card(view, prefix).replace(CONFIRMATION_SLOT, confirmation) for view, confirmation in cards)
     # confirmation is SafeString built by format_html; the token is escaped (it never needs it).
     return mark_safe(html.replace(CSRF_SLOT, escape(csrf_token)))  # noqa: S308 - rendered with autoescape
 

@@ -15,7 +15,8 @@ from functools import lru_cache
 from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString
 
-from bots.selectors import bot_confirmation
+from bots.models import Bot
+from bots.selectors import confirmation_at
 from trading.models import ActivityEvent
 from trading.selectors import BotCard
 from trading.templatetags.dashboard import (
@@ -50,7 +51,6 @@ class BotCardView:
     score_tone: str
     gauge: SafeString
     action: str
-    confirmation: SafeString
     position: str  # "" when flat
     unrealised: str
     unrealised_tone: str
@@ -64,50 +64,58 @@ class BotCardView:
     control_url: str
 
 
-@lru_cache(maxsize=4096)
-def _url(name: str, pk: int, prefix: str) -> str:
-    return reverse(name, args=[pk])
+def bot_card_view(card: BotCard, *, trading_mode: str) -> BotCardView:
+    """Everything a card prints but the countdown (``card_confirmation``), formatted once per distinct card."""
+    return _card_view(card, trading_mode, get_script_prefix())
 
 
-def _bot_url(name: str, pk: int) -> str:
-    """A bot's URL, reversed once per process: the URL map does not change while it runs."""
-    return _url(name, pk, get_script_prefix())
+def card_confirmation(card: BotCard, *, now: datetime) -> SafeString:
+    """The pending action's progress and time left as of ``now``: it changes every second, the card does not."""
+    return confirmation_progress(
+        confirmation_at(
+            action=card.confirmation_action,
+            since=card.confirmation_since,
+            minutes=card.confirmation_minutes,
+            now=now,
+        )
+    )
 
 
-def bot_card_view(card: BotCard, *, now: datetime, trading_mode: str) -> BotCardView:
-    bot, position, trade = card.bot, card.position, card.last_trade
-    running = bot.status == bot.Status.RUNNING
-    held = position is not None and bool(position.base_size)
+@lru_cache(maxsize=4096)  # script_prefix: the URLs are part of the view
+def _card_view(card: BotCard, trading_mode: str, script_prefix: str) -> BotCardView:
+    running = card.status == Bot.Status.RUNNING
+    held = bool(card.base_size)
+    traded = card.trade_executed_at is not None
+    unrealised = card.unrealised_pnl
     return BotCardView(
-        pk=bot.pk,
-        name=bot.name,
-        product_id=bot.product_id,
-        granularity=bot.granularity,
-        status=bot.status,
-        status_label=bot.get_status_display(),
-        paused_reason=bot.paused_reason,
+        pk=card.pk,
+        name=card.name,
+        product_id=card.product_id,
+        granularity=card.granularity,
+        status=card.status,
+        status_label=Bot.Status(card.status).label,
+        paused_reason=card.paused_reason,
         running=running,
-        live=bot.live and trading_mode == "live",
-        paper_note="live switch on, but TRADING_MODE=paper" if bot.live else "paper trading",
-        price=price(bot.last_price),
-        temperature=bot.last_temperature,
-        emoji=temperature_emoji(bot.last_temperature),
-        score=signed(bot.last_score, 3),
-        score_tone=tone(bot.last_score),
-        gauge=score_gauge(bot.last_score, bot.buy_threshold, bot.sell_threshold),
-        action=bot.last_action,
-        confirmation=confirmation_progress(bot_confirmation(bot=bot, now=now)),
-        position=f"{size(position.base_size)} @ {price(position.average_entry)}" if held else "",
-        unrealised=signed(card.unrealised_pnl),
-        unrealised_tone=tone(card.unrealised_pnl),
-        trade_side=trade.side if trade else "",
-        trade=f"{size(trade.size)} @ {price(trade.price)}" if trade else "",
-        trade_time=clock(trade.executed_at) if trade else "",
-        trade_stamp=stamp(trade.executed_at) if trade else "",
-        skip=bot.last_skip_reason,
-        evaluated=clock(bot.last_evaluated_at),
-        detail_url=_bot_url("dashboard:bot_detail", bot.pk),
-        control_url=_bot_url("dashboard:bot_stop" if running else "dashboard:bot_start", bot.pk),
+        live=card.live and trading_mode == "live",
+        paper_note="live switch on, but TRADING_MODE=paper" if card.live else "paper trading",
+        price=price(card.last_price),
+        temperature=card.last_temperature,
+        emoji=temperature_emoji(card.last_temperature),
+        score=signed(card.last_score, 3),
+        score_tone=tone(card.last_score),
+        gauge=score_gauge(card.last_score, card.buy_threshold, card.sell_threshold),
+        action=card.last_action,
+        position=f"{size(card.base_size)} @ {price(card.average_entry)}" if held else "",
+        unrealised=signed(unrealised),
+        unrealised_tone=tone(unrealised),
+        trade_side=card.trade_side if traded else "",
+        trade=f"{size(card.trade_size)} @ {price(card.trade_price)}" if traded else "",
+        trade_time=clock(card.trade_executed_at) if traded else "",
+        trade_stamp=stamp(card.trade_executed_at) if traded else "",
+        skip=card.last_skip_reason,
+        evaluated=clock(card.last_evaluated_at),
+        detail_url=reverse("dashboard:bot_detail", args=[card.pk]),
+        control_url=reverse("dashboard:bot_stop" if running else "dashboard:bot_start", args=[card.pk]),
     )
 
 

@@ -6,7 +6,7 @@ whatever the number of bots or events (no N+1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -37,13 +37,51 @@ class PortfolioSummary:
 
 @dataclass(frozen=True)
 class BotCard:
-    """What the overview shows for one bot."""
+    """What the overview shows for one bot: plain values from one row of one query.
 
-    bot: Bot
-    position: Position | None
-    last_trade: Trade | None
-    unrealised_pnl: Decimal | None
-    position_value: Decimal | None
+    Frozen and hashable, so the dashboard can format and render each distinct
+    card once (trading.presenters, trading.fragments).
+    """
+
+    pk: int
+    name: str
+    product_id: str
+    granularity: str
+    status: str
+    paused_reason: str
+    live: bool
+    last_price: Decimal | None
+    last_score: float | None
+    buy_threshold: float
+    sell_threshold: float
+    last_action: str
+    last_temperature: str
+    last_skip_reason: str
+    last_evaluated_at: datetime | None
+    confirmation_action: str
+    confirmation_since: datetime | None
+    confirmation_minutes: float
+    base_size: Decimal | None  # the position; None when the bot has never had one
+    cost_basis: Decimal | None
+    average_entry: Decimal | None
+    trade_side: str | None  # the newest fill; None before the first
+    trade_price: Decimal | None
+    trade_size: Decimal | None
+    trade_executed_at: datetime | None
+
+    @property
+    def unrealised_pnl(self) -> Decimal | None:
+        """The position at the last price, less what it cost (Position.unrealised_pnl's rule)."""
+        if self.base_size is None or self.cost_basis is None or self.last_price is None:
+            return None
+        return self.base_size * self.last_price - self.cost_basis
+
+
+# The query path of each BotCard field, in order: the bot's columns, its position's, its newest trade's
+# (the annotations bot_cards adds).
+_POSITION_COLUMNS = ("base_size", "cost_basis", "average_entry")
+_CARD_PATHS = tuple(f"position__{f.name}" if f.name in _POSITION_COLUMNS else f.name for f in fields(BotCard))
+_TRADE_COLUMNS = ("side", "price", "size", "executed_at")
 
 
 @dataclass(frozen=True)
@@ -67,28 +105,20 @@ class HealthSnapshot:
     unresolved_orders: int
 
 
-def bots_with_state() -> QuerySet[Bot]:
-    """Bots with their position, ready for cards and lists (one query)."""
-    return Bot.objects.select_related("position").order_by("name")
+def bot_cards() -> list[BotCard]:
+    """One card per bot, by name: its columns, its position and its newest fill, in one query.
 
-
-def bot_cards(*, bots: QuerySet[Bot] | None = None) -> list[BotCard]:
-    """One card per bot, with its position and last trade, in two queries.
-
-    Only each bot's last trade is loaded (a subquery on the bot, -executed_at
-    index), so the cost does not grow with the bots' trade history.
+    The newest fill is read by subqueries on the bot (-executed_at index), so the
+    cost does not grow with the trade history; rows come back as tuples (no model
+    instances), because every open dashboard asks for every bot every 5 s.
     """
-    last_trade = Trade.objects.filter(bot=OuterRef("pk")).order_by("-executed_at", "-id").values("id")[:1]
-    bots = list((bots if bots is not None else bots_with_state()).annotate(_last_trade_id=Subquery(last_trade)))
-    trades = Trade.objects.in_bulk([bot._last_trade_id for bot in bots if bot._last_trade_id is not None])
-    cards = []
-    for bot in bots:
-        position = getattr(bot, "position", None)
-        mark = bot.last_price
-        unrealised = position.unrealised_pnl(mark) if position is not None and mark is not None else None
-        value = position.base_size * mark if position is not None and mark is not None else None
-        cards.append(BotCard(bot, position, trades.get(bot._last_trade_id), unrealised, value))
-    return cards
+    newest = Trade.objects.filter(bot=OuterRef("pk")).order_by("-executed_at", "-id")
+    rows = (
+        Bot.objects.annotate(**{f"trade_{c}": Subquery(newest.values(c)[:1]) for c in _TRADE_COLUMNS})
+        .order_by("name")
+        .values_list(*_CARD_PATHS)
+    )
+    return [BotCard(*row) for row in rows]
 
 
 def portfolio_summary(*, balances: dict[str, Balance], now: datetime, quote_currency: str = "USD") -> PortfolioSummary:
@@ -96,14 +126,13 @@ def portfolio_summary(*, balances: dict[str, Balance], now: datetime, quote_curr
     cash = balances[quote_currency].available if quote_currency in balances else ZERO
     value = ZERO
     unrealised = ZERO
-    # Only the columns the sum needs: a bot row carries its last evaluation (JSON) too.
-    held = Position.objects.select_related("bot").only("base_size", "cost_basis", "bot__last_price")
-    for position in held.exclude(base_size=0):
-        mark = position.bot.last_price
+    # Only the columns the sum needs, as tuples: every open overview asks every 5 s.
+    held = Position.objects.exclude(base_size=0).values_list("base_size", "cost_basis", "bot__last_price")
+    for base_size, cost_basis, mark in held:
         if mark is None:
             continue
-        value += position.base_size * mark
-        unrealised += position.base_size * mark - position.cost_basis
+        value += base_size * mark
+        unrealised += base_size * mark - cost_basis
     totals = Position.objects.aggregate(realised=Sum("realised_pnl"), fees=Sum("fees_paid"))
     today = Trade.objects.filter(executed_at__gte=day_start(now)).aggregate(s=Sum("realised_pnl"))["s"]
     return PortfolioSummary(

@@ -38,13 +38,12 @@ from trading.backtest_jobs import (
 )
 from trading.forms import BacktestForm, KillSwitchForm
 from trading.models import BacktestRun
-from trading.presenters import activity_row, bot_card_view
+from trading.presenters import activity_row, bot_card_view, card_confirmation
 from trading.selectors import (
     LOG_NAMES,
     activity_recent,
     backtest_list,
     bot_cards,
-    bots_with_state,
     health_snapshot,
     log_tail,
     portfolio_summary,
@@ -54,12 +53,6 @@ from trading.selectors import (
 from trading.services import kill_switch_get, kill_switch_set
 
 ACTIVITY_LIMIT = 40
-CARD_BOT_FIELDS = (
-    "name", "product_id", "granularity", "status", "paused_reason", "live", "last_price", "last_score",
-    "buy_threshold", "sell_threshold", "last_action", "last_temperature", "last_skip_reason",
-    "last_evaluated_at", "confirmation_action", "confirmation_since", "confirmation_minutes",
-)  # fmt: skip
-CARD_POSITION_FIELDS = ("bot", "base_size", "cost_basis", "average_entry")
 LOG_LINES = 200
 
 
@@ -115,10 +108,9 @@ def _portfolio_context() -> dict[str, Any]:
 
 def _cards_context() -> dict[str, Any]:
     now = get_market_data().now()
-    # Only the columns a card shows: every open dashboard reads them for every bot every 5 s.
-    bots = bots_with_state().only(*CARD_BOT_FIELDS, *(f"position__{name}" for name in CARD_POSITION_FIELDS))
     mode = settings.TRADING_MODE
-    return {"cards": [bot_card_view(card, now=now, trading_mode=mode) for card in bot_cards(bots=bots)]}
+    cards = [(bot_card_view(card, trading_mode=mode), card_confirmation(card, now=now)) for card in bot_cards()]
+    return {"cards": cards}
 
 
 @require_GET

@@ -39,3 +39,18 @@ def test_overview_partials_do_not_query_per_bot_or_per_event(htmx, demo, market)
     _grow(market, bots=10, events=500)
     large = _queries(htmx)
     assert large == small, (small, large)
+
+
+def test_the_cards_are_one_query_and_panels_without_the_banner_do_not_read_the_kill_switch(htmx, demo, market):
+    htmx(reverse("dashboard:overview"))
+    for name in ("bot_cards_panel", "activity_panel", "portfolio_panel"):
+        with CaptureQueriesContext(connection) as ctx:
+            htmx(reverse(f"dashboard:{name}"))
+        assert not any("killswitch" in q["sql"].lower() for q in ctx.captured_queries), name
+    with CaptureQueriesContext(connection) as ctx:
+        htmx(reverse("dashboard:bot_cards_panel"))
+    reads_of_bots = [q for q in ctx.captured_queries if 'FROM "bots_bot"' in q["sql"]]
+    assert len(reads_of_bots) == 1  # the bots, their positions and newest fills in one query
+    with CaptureQueriesContext(connection) as ctx:
+        htmx(reverse("dashboard:status_bar"))  # it shows the banner, so it reads the switch (once)
+    assert sum("killswitch" in q["sql"].lower() for q in ctx.captured_queries) == 1
