@@ -21,3 +21,6 @@ workers = env_int("WEB_WORKERS", 4, minimum=1)
 threads = env_int("WEB_THREADS", 1, minimum=1)
 # A request that outlives this is killed and logged: nothing on the dashboard takes long.
 timeout = env_int("WEB_TIMEOUT_SECONDS", 30, minimum=5)
+# gunicorn's control socket sits at one path per user (~/.gunicorn): a second instance on the
+# host (a benchmark, another checkout) would take it over. Nothing here uses it; stop.sh signals.
+control_socket_disable = True

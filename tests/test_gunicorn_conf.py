@@ -21,6 +21,7 @@ def _load(monkeypatch, **env: str):
 def test_defaults_are_four_single_threaded_processes(monkeypatch):
     conf = _load(monkeypatch)
     assert (conf.workers, conf.threads, conf.timeout) == (4, 1, 30)
+    assert conf.control_socket_disable  # no socket shared with other instances on the host
 
 
 def test_the_environment_sets_them(monkeypatch):

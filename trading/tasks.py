@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -22,9 +23,13 @@ from trading.services import activity_record, day_start
 log = logging.getLogger(__name__)
 
 # Workers report a heartbeat as they evaluate, at most this often (one row write,
-# not one per task): status.sh and the health page list it with the ticker.
+# not one per task): status.sh and the health page list it with the ticker. An idle
+# worker beats too, from a thread started when django-q2 spawns it, so a qcluster
+# that has had nothing to do is still listed (a heartbeat is stale after 60 s).
 WORKER_BEAT_SECONDS = 5.0
-_worker = {"beat_at": float("-inf")}
+WORKER_IDLE_BEAT_SECONDS = 15.0
+_worker: dict = {"beat_at": float("-inf"), "info": {"state": "idle"}}
+_beat_lock = threading.Lock()
 
 SCHEDULES = {
     "clear stale confirmations": ("trading.tasks.confirmations_clear_stale", 5),
@@ -76,13 +81,46 @@ def evaluate_bots(bot_ids: list[int], market_time: str) -> dict[int, str]:
 
 def _worker_heartbeat(market_time: str, outcome: str) -> None:
     """One heartbeat per qcluster: it is the workers' parent, and outlives the workers django-q2 recycles."""
+    _worker["info"] = {"market_time": market_time, "last_outcome": outcome, "worker_pid": os.getpid()}
+    _beat_if_due(WORKER_BEAT_SECONDS)
+
+
+def _beat_if_due(every: float) -> None:
     from trading.runner import heartbeat
 
-    if time.monotonic() - _worker["beat_at"] < WORKER_BEAT_SECONDS:
-        return
-    _worker["beat_at"] = time.monotonic()
-    info = {"market_time": market_time, "last_outcome": outcome, "worker_pid": os.getpid()}
-    heartbeat("worker", info, pid=os.getppid())
+    with _beat_lock:  # the task and the idle thread share one row and one clock
+        if time.monotonic() - _worker["beat_at"] < every:
+            return
+        _worker["beat_at"] = time.monotonic()
+        heartbeat("worker", dict(_worker["info"]), pid=os.getppid())
+
+
+def worker_spawned(sender: object, proc_name: str = "", **kwargs: object) -> None:
+    """django-q2's ``post_spawn``, in each new worker process: beat while idle, as long as it lives."""
+    threading.Thread(target=_beat_while_idle, name="autotrader-worker-heartbeat", daemon=True).start()
+
+
+def _beat_while_idle(*, rounds: int | None = None) -> None:
+    """Beat whenever no task has for ``WORKER_IDLE_BEAT_SECONDS``; survive the database going away."""
+    from django.db import connection
+
+    failing = False
+    while rounds is None or rounds > 0:
+        try:
+            _beat_if_due(WORKER_IDLE_BEAT_SECONDS)
+            if failing:
+                log.info("worker heartbeat recorded again")
+            failing = False
+        except Exception as exc:  # the database is down or locked: say so once, try again later
+            if not failing:
+                log.warning("worker heartbeat failed (%s); retrying every %g s", exc, WORKER_IDLE_BEAT_SECONDS)
+            failing = True
+            connection.close()  # this thread's connection: the next try opens a fresh one
+        if rounds is not None:
+            rounds -= 1
+            if rounds == 0:
+                return
+        time.sleep(WORKER_IDLE_BEAT_SECONDS)
 
 
 def confirmations_clear_stale() -> int:
