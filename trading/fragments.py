@@ -64,7 +64,7 @@ def activity_rows_html(rows: Iterable[ActivityRow]) -> SafeString:
 
 
 def cache_info() -> dict[str, object]:
-    """Hits, misses and sizes of both caches (for tests and the benchmark)."""
+    """Hits, misses and sizes of both caches (the tests read them)."""
     return {"cards": _card.cache_info(), "rows": _row.cache_info()}
 
 
