@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from market.cache import CachedMarketData
 from market.clock import ScaledClock
 from market.exchange import Exchange, MarketData
 from market.models import Product, SimulatedMarketState
+from market.types import Balance
 
 _lock = threading.Lock()
 REPLAY_WARMUP_CANDLES = 300
@@ -123,7 +125,11 @@ _exchanges: dict[bool, Exchange] = {}
 
 def exchange_for(bot) -> Exchange:
     """The exchange for a bot (its ``live`` switch decides), one instance per process."""
-    live = bool(bot.live)
+    return shared_exchange(live=bool(bot.live))
+
+
+def shared_exchange(*, live: bool) -> Exchange:
+    """``get_exchange``, built once per process and mode (its HTTPS session and fee rate are reused)."""
     with _lock:
         exchange = _exchanges.get(live)
     if exchange is None:
@@ -131,6 +137,61 @@ def exchange_for(bot) -> Exchange:
         with _lock:
             _exchanges[live] = exchange
     return exchange
+
+
+# --- balances for screens ----------------------------------------------------
+DISPLAY_BALANCES_SECONDS = 10.0
+_DISPLAY_KEY = "autotrader:display-balances"
+
+
+@dataclass(frozen=True)
+class ShownBalances:
+    """The account's balances as a screen shows them: when they were read, and why not, if not."""
+
+    balances: dict[str, Balance]
+    read_at: datetime | None  # wall clock, UTC; None when never read
+    error: str  # "" when the last read succeeded
+
+
+def balances_for_display() -> ShownBalances:
+    """The balances the dashboard shows, read from Coinbase at most every ``DISPLAY_BALANCES_SECONDS``.
+
+    Every open dashboard polls the portfolio every 5 s. In live mode each poll
+    would otherwise be a signed request to Coinbase that holds a web process
+    for a round trip (or a timeout while Coinbase is slow). One process reads
+    at a time (a lock through ``cache.add``) and every process shows what it
+    read; a failed read keeps the last good balances with the reason. Paper
+    balances are rows in this database: read directly, always current. Orders
+    never use this: they read the exchange themselves.
+    """
+    live = settings.TRADING_MODE == "live"
+    if not live:
+        return _read_balances(live=False, last=None)
+    from django.core.cache import cache
+
+    try:
+        entry = cache.get(_DISPLAY_KEY)
+        if entry is not None and time.time() - entry["checked_at"] < DISPLAY_BALANCES_SECONDS:
+            return entry["shown"]
+        if not cache.add(f"{_DISPLAY_KEY}:lock", 1, timeout=int(settings.COINBASE_TIMEOUT_SECONDS * 3) + 5):
+            # Another process is reading them now: show the last read (or say they are on their way).
+            return entry["shown"] if entry is not None else ShownBalances({}, None, "balances loading")
+    except Exception:  # the shared cache is down: read directly rather than show nothing
+        return _read_balances(live=True, last=None)
+    try:
+        shown = _read_balances(live=True, last=entry["shown"] if entry is not None else None)
+        cache.set(_DISPLAY_KEY, {"checked_at": time.time(), "shown": shown}, None)
+        return shown
+    finally:
+        cache.delete(f"{_DISPLAY_KEY}:lock")
+
+
+def _read_balances(*, live: bool, last: ShownBalances | None) -> ShownBalances:
+    try:
+        return ShownBalances(shared_exchange(live=live).balances(), datetime.now(UTC), "")
+    except Exception as exc:  # the exchange being down must not take the screen with it
+        error = f"balances unavailable ({type(exc).__name__})"
+        return ShownBalances(last.balances, last.read_at, error) if last else ShownBalances({}, None, error)
 
 
 def products_sync() -> int:

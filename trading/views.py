@@ -26,7 +26,7 @@ from bots.config import BotConfig, bot_config_from_values
 from bots.forms import BotSettingsForm
 from bots.models import CONFIG_FIELDS, Bot
 from market.selectors import market_data_health
-from market.services import get_exchange, get_market_data
+from market.services import balances_for_display, get_market_data
 from market.stream import stream_status
 from trading.backtest_jobs import (
     BacktestJob,
@@ -97,13 +97,9 @@ def activity_panel(request: HtmxHttpRequest) -> HttpResponse:
 
 # --- overview ----------------------------------------------------------------
 def _portfolio_context() -> dict[str, Any]:
-    now = get_market_data().now()
-    try:
-        balances = get_exchange(live=settings.TRADING_MODE == "live").balances()
-        error = ""
-    except Exception as exc:  # the exchange being down must not take the overview with it
-        balances, error = {}, f"balances unavailable ({type(exc).__name__})"
-    return {"portfolio": portfolio_summary(balances=balances, now=now), "balances_error": error}
+    shown = balances_for_display()
+    summary = portfolio_summary(balances=shown.balances, now=get_market_data().now())
+    return {"portfolio": summary, "balances_error": shown.error, "balances_read_at": shown.read_at}
 
 
 def _cards_context() -> dict[str, Any]:
