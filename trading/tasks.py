@@ -6,6 +6,7 @@ Tasks are thin and idempotent: each may run twice (at-least-once delivery).
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import threading
 import time
@@ -96,7 +97,18 @@ def _beat_if_due(every: float) -> None:
 
 
 def worker_spawned(sender: object, proc_name: str = "", **kwargs: object) -> None:
-    """django-q2's ``post_spawn``, in each new worker process: beat while idle, as long as it lives."""
+    """django-q2's ``post_spawn``, in each new worker process: beat while idle, as long as it lives.
+
+    django-q2 also sends it from the calling process when it runs a task there
+    (``sync`` mode, as the tests do): that process is no qcluster worker, so it
+    starts nothing. One thread per process, however often the signal comes.
+    """
+    if multiprocessing.parent_process() is None:
+        return
+    with _beat_lock:
+        if _worker.get("thread_pid") == os.getpid():
+            return
+        _worker["thread_pid"] = os.getpid()
     threading.Thread(target=_beat_while_idle, name="autotrader-worker-heartbeat", daemon=True).start()
 
 

@@ -64,13 +64,29 @@ def test_a_database_outage_is_logged_once_and_the_beat_resumes(monkeypatch, capl
     assert Heartbeat.objects.filter(role="worker").exists()
 
 
-def test_django_q2_spawning_a_worker_starts_a_daemon_thread_that_beats(monkeypatch):
+def test_django_q2_spawning_a_worker_starts_one_daemon_thread_that_beats(monkeypatch):
     from django_q.signals import post_spawn
 
     ran = threading.Event()
     monkeypatch.setattr(tasks, "_beat_while_idle", lambda: ran.set())
+    monkeypatch.setattr(tasks.multiprocessing, "parent_process", lambda: object())  # as in a qcluster's child
+    monkeypatch.delitem(tasks._worker, "thread_pid", raising=False)
     before = {t.ident for t in threading.enumerate()}
     post_spawn.send(sender="django_q", proc_name="Process-1")  # as django-q2's worker does on start
     assert ran.wait(5)
     started = [t for t in threading.enumerate() if t.ident not in before]
     assert all(t.daemon for t in started)  # never keeps a worker django-q2 stops alive
+    ran.clear()
+    post_spawn.send(sender="django_q", proc_name="Process-1")
+    assert not ran.wait(0.2)  # one thread per process
+
+
+def test_a_task_run_in_the_calling_process_starts_no_heartbeat_thread(monkeypatch):
+    """django-q2's sync mode runs tasks in this process and sends post_spawn here: this is no worker."""
+    from django_q.tasks import async_task
+
+    monkeypatch.delitem(tasks._worker, "thread_pid", raising=False)
+    before = {t.name for t in threading.enumerate()}
+    assert "autotrader-worker-heartbeat" not in before
+    async_task("math.floor", 2.5, sync=True)
+    assert "autotrader-worker-heartbeat" not in {t.name for t in threading.enumerate()}
