@@ -85,7 +85,12 @@ class PositionState:
         return self.lots[0].opened_at if self.lots else None
 
     def unrealised_pnl(self, mark: Decimal) -> Decimal:
-        return self.base_size * mark - self.cost_basis
+        return unrealised_pnl(self.base_size, self.cost_basis, mark)
+
+
+def unrealised_pnl(base_size: Decimal, cost_basis: Decimal, mark: Decimal) -> Decimal:
+    """What a position would gain or lose if sold at ``mark``: its value there less what it cost."""
+    return base_size * mark - cost_basis
 
 
 def apply_fill(state: PositionState, fill: FillRecord) -> tuple[PositionState, Decimal]:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import models
 
 from market.types import OrderStatus, Side
+from trading.accounting import unrealised_pnl
 
 MONEY = {"max_digits": 32, "decimal_places": 12}
 
@@ -92,9 +93,7 @@ class Position(models.Model):
         return f"{self.base_size} {self.product_id} ({self.bot_id})"
 
     def unrealised_pnl(self, mark: Decimal | None) -> Decimal | None:
-        if mark is None:
-            return None
-        return self.base_size * mark - self.cost_basis
+        return None if mark is None else unrealised_pnl(self.base_size, self.cost_basis, mark)
 
 
 class Tranche(models.Model):

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from bots.models import Bot
 from market.types import Balance
+from trading.accounting import unrealised_pnl
 from trading.models import ActivityEvent, BacktestRun, Heartbeat, KillSwitch, Lease, Order, Position, Trade
 from trading.services import UNRESOLVED_STATUSES, day_start
 
@@ -71,10 +72,10 @@ class BotCard:
 
     @property
     def unrealised_pnl(self) -> Decimal | None:
-        """The position at the last price, less what it cost (Position.unrealised_pnl's rule)."""
+        """The position at the bot's last price, less what it cost; None without a position or a price."""
         if self.base_size is None or self.cost_basis is None or self.last_price is None:
             return None
-        return self.base_size * self.last_price - self.cost_basis
+        return unrealised_pnl(self.base_size, self.cost_basis, self.last_price)
 
 
 # The query path of each BotCard field, in order: the bot's columns, its position's, its newest trade's
@@ -132,7 +133,7 @@ def portfolio_summary(*, balances: dict[str, Balance], now: datetime, quote_curr
         if mark is None:
             continue
         value += base_size * mark
-        unrealised += base_size * mark - cost_basis
+        unrealised += unrealised_pnl(base_size, cost_basis, mark)
     totals = Position.objects.aggregate(realised=Sum("realised_pnl"), fees=Sum("fees_paid"))
     today = Trade.objects.filter(executed_at__gte=day_start(now)).aggregate(s=Sum("realised_pnl"))["s"]
     return PortfolioSummary(
@@ -147,17 +148,12 @@ def portfolio_summary(*, balances: dict[str, Balance], now: datetime, quote_curr
     )
 
 
-def activity_recent(
-    *, limit: int = 50, bot: Bot | None = None, kinds: list[str] | None = None, with_bot: bool = True
-) -> list[ActivityEvent]:
+def activity_recent(*, limit: int = 50, bot: Bot | None = None, kinds: list[str] | None = None) -> list[ActivityEvent]:
     """The newest events first (index on -at, -id: independent of the table's size).
 
-    ``with_bot=False`` leaves the bot rows unread, for a feed whose messages already name the bot.
+    The bot rows are left unread: every message already names its bot.
     """
     qs = ActivityEvent.objects.order_by("-at", "-id")
-    if with_bot:
-        # Its stored evaluation and settings (JSON) are left unread.
-        qs = qs.select_related("bot").defer("bot__last_evaluation", "bot__signal_config")
     if bot is not None:
         qs = qs.filter(bot=bot)
     if kinds:

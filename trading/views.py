@@ -73,7 +73,7 @@ def _status_context() -> dict[str, Any]:
 
 
 def _activity_context() -> dict[str, Any]:
-    return {"events": [activity_row(event) for event in activity_recent(limit=ACTIVITY_LIMIT, with_bot=False)]}
+    return {"events": [activity_row(event) for event in activity_recent(limit=ACTIVITY_LIMIT)]}
 
 
 def dashboard_page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 from django import template
@@ -138,7 +137,6 @@ def _at(x: float) -> float:
 
 
 @register.simple_tag
-@lru_cache(maxsize=8192)  # a pure function of a few floats, drawn for every card on every poll
 def score_gauge(score: float | None, buy_threshold: float, sell_threshold: float, scale: bool = False) -> SafeString:
     """A -1..+1 bar filled from the middle towards the score, both thresholds marked (and labelled).
 
@@ -187,7 +185,6 @@ def score_gauge(score: float | None, buy_threshold: float, sell_threshold: float
 
 
 @register.simple_tag
-@lru_cache(maxsize=8192)  # every open dashboard draws the same countdowns in the same second
 def confirmation_progress(confirmation: Confirmation) -> SafeString:
     """The pending action, how much of its window it has held and the time left (or 'confirmed')."""
     action = confirmation.action.value
