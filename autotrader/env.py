@@ -90,3 +90,16 @@ def env_secret(name: str) -> str:
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE could not be read: {exc.strerror}") from None
     return ""
+
+
+def live_market_problem(trading_mode: str, market_data: str) -> str | None:
+    """Why this pair of modes must not run, or None: real orders need real prices.
+
+    The one message for the settings, the runner and the start script.
+    """
+    if trading_mode == "live" and market_data != "coinbase":
+        return (
+            f"TRADING_MODE=live with MARKET_DATA={market_data} would place real orders decided on "
+            "simulated prices; set MARKET_DATA=coinbase to trade live, or TRADING_MODE=paper"
+        )
+    return None

@@ -21,6 +21,7 @@ from autotrader.env import (
     env_int,
     env_secret,
     env_str,
+    live_market_problem,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -218,6 +219,8 @@ if SIM_PAIRS > 20:
 MAX_CONSECUTIVE_FAILURES = env_int("MAX_CONSECUTIVE_FAILURES", 3, minimum=1)
 STALE_CONFIRMATION_MINUTES = env_int("STALE_CONFIRMATION_MINUTES", 60, minimum=1)
 RUNNER_LEASE_SECONDS = env_float("RUNNER_LEASE_SECONDS", 60.0, minimum=1.0)
+if _live_problem := live_market_problem(TRADING_MODE, MARKET_DATA):
+    raise ImproperlyConfigured(_live_problem)
 
 for _name, _value in (("PAPER_FEE_RATE", PAPER_FEE_RATE), ("PAPER_SLIPPAGE_RATE", PAPER_SLIPPAGE_RATE)):
     if not 0 <= _value < 1:

@@ -10,7 +10,7 @@ from django.db import models
 
 from bots.config import DEFAULT_SIGNAL_CONFIG, BotConfig, ConfigError, bot_config_from_values
 from bots.evaluator import Action, ConfirmationState, Temperature
-from market.types import Granularity
+from market.types import UNRESOLVED_ORDER_STATUSES, Granularity
 
 CONFIG_FIELDS = (
     "signal_config",
@@ -48,6 +48,13 @@ class Bot(models.Model):
     live = models.BooleanField(
         default=False,
         help_text="Trade real money on this bot. Also needs TRADING_MODE=live and valid credentials.",
+    )
+    live_checked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the live checks last passed (wall clock). Every start and every switch to live "
+        "clears it, so the next evaluation checks again before a real order.",
     )
 
     signal_config = models.JSONField(default=default_signal_config)
@@ -96,6 +103,21 @@ class Bot(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.product_id})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A switch to live is a new start of live trading: its checks run again before a real order."""
+        if self.live and not getattr(self, "_loaded_live", False):
+            self.live_checked_at = None
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "live_checked_at"}
+        super().save(*args, **kwargs)
+        self._loaded_live = self.live
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        bot = super().from_db(db, field_names, values)
+        bot._loaded_live = bot.__dict__.get("live")  # what the row says, before any edit
+        return bot
+
     def config_values(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in CONFIG_FIELDS}
 
@@ -121,6 +143,13 @@ class Bot(models.Model):
             if held is not None:
                 errors.setdefault("product_id", []).append(
                     f"the bot holds {held.base_size.normalize()} on {held.product_id}; sell it before changing the pair"
+                )
+        if self.pk and not self.live and getattr(self, "_loaded_live", False):
+            pending = self.orders.filter(mode="live", status__in=UNRESOLVED_ORDER_STATUSES).first()
+            if pending is not None:
+                errors.setdefault("live", []).append(
+                    f"live order {pending.client_order_id} is {pending.status}: the bot stays live until "
+                    "its outcome is known (it is looked up on Coinbase every tick)"
                 )
         if errors:
             raise ValidationError(errors)

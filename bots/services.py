@@ -49,8 +49,13 @@ def _set_status(
 
 
 def bot_start(*, bot: Bot, at: datetime) -> Bot:
-    """Run the bot; a fresh start also clears its failure count and confirmation."""
+    """Run the bot; a fresh start also clears its failure count and confirmation.
+
+    It clears the passed live checks too: a live bot is checked again before
+    its first real order after every start (a bot the checks paused included).
+    """
     Bot.objects.filter(pk=bot.pk).update(
+        live_checked_at=None,
         consecutive_failures=0,
         confirmation_action=Action.HOLD.value,
         confirmation_since=None,

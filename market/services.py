@@ -109,10 +109,24 @@ def market_use(market: CachedMarketData | None) -> None:
 
 def get_exchange(*, live: bool = False) -> Exchange:
     """The exchange a bot trades on: paper unless live is allowed and asked for."""
-    if live and settings.TRADING_MODE == "live":
+    mode = trading_mode_for(live=live)
+    if mode == "live":
+        refuse_live_on_simulated_prices()
+    return _build_exchange(mode)
+
+
+def trading_mode_for(*, live: bool) -> str:
+    """``live`` when a bot's live switch is on and TRADING_MODE=live allows it, else ``paper``."""
+    return "live" if live and settings.TRADING_MODE == "live" else "paper"
+
+
+def _build_exchange(mode: str) -> Exchange:
+    if mode == "live":
         from market.coinbase import CoinbaseExchange
 
         return CoinbaseExchange.from_settings()
+    if mode != "paper":
+        raise ValueError(f"an order's mode is 'paper' or 'live', got {mode!r}")
     from market.paper import PaperExchange
 
     return PaperExchange(
@@ -120,23 +134,48 @@ def get_exchange(*, live: bool = False) -> Exchange:
     )
 
 
-_exchanges: dict[bool, Exchange] = {}
+_exchanges: dict[str, Exchange] = {}
 
 
 def exchange_for(bot) -> Exchange:
-    """The exchange for a bot (its ``live`` switch decides), one instance per process."""
-    return shared_exchange(live=bool(bot.live))
+    """The exchange a bot's next order goes to (its ``live`` switch and TRADING_MODE decide)."""
+    if bot.live and settings.TRADING_MODE == "live":
+        refuse_live_on_simulated_prices()
+    return shared_exchange(mode=trading_mode_for(live=bool(bot.live)))
 
 
-def shared_exchange(*, live: bool) -> Exchange:
-    """``get_exchange``, built once per process and mode (its HTTPS session and fee rate are reused)."""
+def exchange_for_mode(mode: str) -> Exchange:
+    """The exchange an order was sent to, by the order's own ``mode``.
+
+    An order is looked up and reconciled where it went, whatever its bot's
+    switch or TRADING_MODE say now: a live order is asked of Coinbase even in
+    paper mode (reads only), and without credentials that raises
+    ``CredentialsError`` rather than asking the paper wallet, which would
+    write off a fill it never saw.
+    """
+    return shared_exchange(mode=mode)
+
+
+def shared_exchange(*, mode: str) -> Exchange:
+    """The exchange of ``mode``, built once per process (its HTTPS session and fee rate are reused)."""
     with _lock:
-        exchange = _exchanges.get(live)
+        exchange = _exchanges.get(mode)
     if exchange is None:
-        exchange = get_exchange(live=live)
+        exchange = _build_exchange(mode)
         with _lock:
-            _exchanges[live] = exchange
+            _exchanges[mode] = exchange
     return exchange
+
+
+def refuse_live_on_simulated_prices() -> None:
+    """Real orders are never decided on simulated prices (checked by settings, the runner and here)."""
+    from autotrader.env import live_market_problem
+
+    problem = live_market_problem(settings.TRADING_MODE, settings.MARKET_DATA)
+    if problem:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(problem)
 
 
 # --- balances for screens ----------------------------------------------------
@@ -188,7 +227,7 @@ def balances_for_display() -> ShownBalances:
 
 def _read_balances(*, live: bool, last: ShownBalances | None) -> ShownBalances:
     try:
-        return ShownBalances(shared_exchange(live=live).balances(), datetime.now(UTC), "")
+        return ShownBalances(shared_exchange(mode="live" if live else "paper").balances(), datetime.now(UTC), "")
     except Exception as exc:  # the exchange being down must not take the screen with it
         error = f"balances unavailable ({type(exc).__name__})"
         return ShownBalances(last.balances, last.read_at, error) if last else ShownBalances({}, None, error)

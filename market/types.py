@@ -239,6 +239,10 @@ class OrderStatus(enum.StrEnum):
         return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.FAILED)
 
 
+# Orders whose final outcome is not known yet: looked up every tick; their bot waits for them.
+UNRESOLVED_ORDER_STATUSES = tuple(s.value for s in OrderStatus if not s.is_final)
+
+
 @dataclass(frozen=True)
 class ExchangeOrder:
     """An order as the exchange sees it, with the fills it has so far."""

@@ -23,6 +23,7 @@ from bots.models import Bot
 from bots.services import bot_pause
 from market.exchange import Exchange, MarketData, TemporaryError
 from market.types import Product
+from trading.live import live_check
 from trading.models import ActivityEvent, Order, Position
 from trading.risk import Balances, Limits, OrderIntent, PositionView, Skip, SkipCode, decide, precheck
 from trading.services import (
@@ -190,6 +191,11 @@ def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime, conte
     if ticker.stale:
         # Served from the cache while the source backs off: never decide on prices that may be minutes old.
         raise TemporaryError(f"{market.name} prices for {bot.product_id} are stale (market data is backing off)")
+    if exchange.capabilities.live_money and bot.live_checked_at is None:
+        # Every start of a live bot (and every switch to live) is checked before a real order.
+        checked = live_check(bot=bot, exchange=exchange, market=market, now=now)
+        if not checked.ok:
+            return TickResult(bot.pk, "skipped", checked.message)
     wallet = context.balances(exchange)
     zero = Decimal("0")
     balances = Balances(

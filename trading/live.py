@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.utils import timezone
 
 from bots.models import Bot
 from bots.services import bot_pause
-from market.exchange import Exchange, ExchangeError, MarketData
+from market.exchange import Exchange, ExchangeError, MarketData, TemporaryError
 from market.types import UnknownProduct
 from trading.services import activity_record
 
@@ -51,43 +52,67 @@ def _problem(exchange: Exchange, market: MarketData, bot: Bot, balances) -> str 
     return None
 
 
+def _account_problem(exchange: Exchange, *, wait_out_outages: bool = False) -> tuple[str | None, dict]:
+    """Whether the key may view and trade, with the account's balances when it may.
+
+    With ``wait_out_outages`` an exchange that does not answer now raises
+    ``TemporaryError`` instead of failing the check.
+    """
+    try:
+        permissions = exchange.key_permissions()
+        balances = exchange.balances()
+    except ExchangeError as exc:
+        if wait_out_outages and isinstance(exc, TemporaryError):
+            raise
+        return f"live start-up check failed: {exc}", {}
+    if not (permissions.can_view and permissions.can_trade):
+        return "the Coinbase API key lacks the view and trade permissions live trading needs", {}
+    return None, balances
+
+
+def _settle(bot: Bot, problem: str | None, now: datetime) -> PreflightResult:
+    """Pause a bot that cannot trade live, or record that it passed (until its next start)."""
+    if problem:
+        bot_pause(bot=bot, reason=problem, at=now, code=PREFLIGHT)
+        return PreflightResult(bot, False, problem)
+    Bot.objects.filter(pk=bot.pk).update(live_checked_at=timezone.now())
+    message = f"{bot.name} trades LIVE on {bot.product_id}"
+    activity_record(kind="system", level="warning", bot=bot, at=now, message=message)
+    return PreflightResult(bot, True, message)
+
+
+def _bot_problem(exchange: Exchange, market: MarketData, bot: Bot, account: tuple[str | None, dict]) -> str | None:
+    problem, balances = account
+    if problem:
+        return problem
+    found = _problem(exchange, market, bot, balances)
+    return f"cannot trade live: {found}" if found else None
+
+
 def live_preflight(
     *, exchange_for: Callable[[Bot], Exchange], market: MarketData, now: datetime
 ) -> list[PreflightResult]:
     """Check every running bot that asks for live trading; pause those that cannot trade."""
-    results: list[PreflightResult] = []
     live_bots = list(Bot.objects.filter(live=True, status=Bot.Status.RUNNING))
     if not live_bots:
-        return results
+        return []
     if settings.TRADING_MODE != "live":
+        results = []
         for bot in live_bots:
             message = f"{bot.name} is switched to live, but TRADING_MODE={settings.TRADING_MODE}: it trades on paper"
             activity_record(kind="system", level="warning", bot=bot, at=now, message=message)
             results.append(PreflightResult(bot, True, message))
         return results
-    try:
-        exchange = exchange_for(live_bots[0])
-        permissions = exchange.key_permissions()
-        balances = exchange.balances()
-    except ExchangeError as exc:
-        reason = f"live start-up check failed: {exc}"
-        for bot in live_bots:
-            bot_pause(bot=bot, reason=reason, at=now, code=PREFLIGHT)
-            results.append(PreflightResult(bot, False, reason))
-        return results
-    if not (permissions.can_view and permissions.can_trade):
-        reason = "the Coinbase API key lacks the view and trade permissions live trading needs"
-        for bot in live_bots:
-            bot_pause(bot=bot, reason=reason, at=now, code=PREFLIGHT)
-            results.append(PreflightResult(bot, False, reason))
-        return results
-    for bot in live_bots:
-        problem = _problem(exchange, market, bot, balances)
-        if problem:
-            bot_pause(bot=bot, reason=f"cannot trade live: {problem}", at=now, code=PREFLIGHT)
-            results.append(PreflightResult(bot, False, problem))
-        else:
-            message = f"{bot.name} trades LIVE on {bot.product_id}"
-            activity_record(kind="system", level="warning", bot=bot, at=now, message=message)
-            results.append(PreflightResult(bot, True, message))
-    return results
+    exchange = exchange_for(live_bots[0])
+    account = _account_problem(exchange)
+    return [_settle(bot, _bot_problem(exchange, market, bot, account), now) for bot in live_bots]
+
+
+def live_check(*, bot: Bot, exchange: Exchange, market: MarketData, now: datetime) -> PreflightResult:
+    """The start-up checks for one live bot, run before its first real order after every start.
+
+    An exchange that does not answer now (``TemporaryError``) is not a failed
+    check: it is raised, so the tick is skipped and the check runs again next tick.
+    """
+    account = _account_problem(exchange, wait_out_outages=True)
+    return _settle(bot, _bot_problem(exchange, market, bot, account), now)

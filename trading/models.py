@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from django.utils import timezone
 
 from market.types import OrderStatus, Side
 from trading.accounting import unrealised_pnl
@@ -41,6 +42,10 @@ class Order(models.Model):
     reason = models.CharField(max_length=500, blank=True, help_text="Why the bot placed it.")
     score = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(help_text="Market time of the decision.")
+    written_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="Wall-clock time the row was written: waiting for the exchange's answer counts from it.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

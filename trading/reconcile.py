@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from bots.models import Bot
-from market.exchange import Exchange
+from market.exchange import Exchange, ExchangeError
+from market.types import ExchangeOrder
 from trading.accounting import replay
 from trading.models import Order, Position, Trade
 from trading.services import _fill_record, activity_record, order_apply, position_rebuild
@@ -29,26 +32,52 @@ class Discrepancy:
     fixed: bool = False
 
 
+class ExchangeUnreachable(Exception):
+    """An exchange could not be asked about an order: nothing was compared, nothing changed."""
+
+
 def reconcile(
-    *, exchange_for: Callable[[Bot], Exchange], now: datetime, days: float = 7, fix: bool = False
+    *, exchange_for_mode: Callable[[str], Exchange], now: datetime, days: float = 7, fix: bool = False
 ) -> list[Discrepancy]:
-    found: list[Discrepancy] = []
-    since = now - timedelta(days=days)
-    touched: set[int] = set()
-    orders = Order.objects.filter(created_at__gte=since).exclude(status="REJECTED").select_related("bot")
+    """Compare the period's orders with the exchange each was sent to, by the order's own mode.
+
+    Every order of the period counts, whatever its bot trades on now: a live
+    order is asked of Coinbase, a paper order of the paper wallet. The period
+    is ``days`` of market time or of wall-clock time, whichever reaches
+    further (a simulated market's clock is not the wall's). Every order is
+    looked up before anything is compared or repaired, so an exchange that
+    stops answering halfway raises ``ExchangeUnreachable`` with nothing changed.
+    """
+    period = Q(created_at__gte=now - timedelta(days=days)) | Q(written_at__gte=timezone.now() - timedelta(days=days))
+    orders = list(Order.objects.filter(period).exclude(status="REJECTED").select_related("bot").order_by("id"))
+    remote: dict[int, ExchangeOrder | None] = {}
     for order in orders:
-        remote = exchange_for(order.bot).get_order_by_client_id(order.client_order_id)
+        try:
+            remote[order.pk] = exchange_for_mode(order.mode).get_order_by_client_id(order.client_order_id)
+        except ExchangeError as exc:
+            raise ExchangeUnreachable(
+                f"could not look up {order.mode} order {order.client_order_id}: {exc}; nothing was changed"
+            ) from exc
+    found: list[Discrepancy] = []
+    touched: set[int] = set()
+    for order in orders:
+        theirs_order = remote[order.pk]
         ours = set(order.trades.values_list("trade_id", flat=True))
-        if remote is None:
+        if theirs_order is None:
             if ours:
                 found.append(
-                    Discrepancy(order.bot.name, "missing_order", f"{order.client_order_id} has fills here only", False)
+                    Discrepancy(
+                        order.bot.name,
+                        "missing_order",
+                        f"{order.mode} order {order.client_order_id} has fills here only",
+                        False,
+                    )
                 )
             continue
-        theirs = {f.trade_id for f in remote.fills}
+        theirs = {f.trade_id for f in theirs_order.fills}
         missing = theirs - ours
         unknown = ours - theirs
-        status_differs = remote.status.value != order.status
+        status_differs = theirs_order.status.value != order.status
         for trade_id in sorted(missing):
             found.append(Discrepancy(order.bot.name, "missing_fill", f"{order.client_order_id}: fill {trade_id}", fix))
         for trade_id in sorted(unknown):
@@ -60,14 +89,14 @@ def reconcile(
                 Discrepancy(
                     order.bot.name,
                     "status",
-                    f"{order.client_order_id}: {order.status} here, {remote.status} there",
+                    f"{order.client_order_id}: {order.status} here, {theirs_order.status} there",
                     fix,
                 )
             )
         if fix and (missing or unknown or status_differs):
             with transaction.atomic():
                 Trade.objects.filter(order=order, trade_id__in=unknown).delete()
-                order_apply(order=order, result=remote, now=now)
+                order_apply(order=order, result=theirs_order, now=now)
             touched.add(order.bot_id)
     for position in Position.objects.select_related("bot"):
         quote = position.product_id.split("-")[-1]
@@ -86,8 +115,9 @@ def reconcile(
     if fix:
         for bot in Bot.objects.filter(pk__in=touched):
             position_rebuild(bot=bot, quote_currency=bot.product_id.split("-")[-1])
-        if found:
+        repaired = sum(1 for d in found if d.fixed)
+        if repaired:
             activity_record(
-                kind="system", level="warning", at=now, message=f"reconciliation repaired {len(found)} difference(s)"
+                kind="system", level="warning", at=now, message=f"reconciliation repaired {repaired} difference(s)"
             )
     return found

@@ -24,6 +24,8 @@ from django.utils import timezone
 
 from bots.models import Bot
 from market.exchange import Exchange, MarketData
+from market.services import exchange_for_mode as market_exchange_for_mode
+from market.services import refuse_live_on_simulated_prices
 from trading.engine import TickContext, TickResult, bot_tick
 from trading.models import ActivityEvent, Heartbeat, Lease
 from trading.services import activity_record, orders_resolve_unresolved
@@ -81,7 +83,12 @@ class TickReport:
 
 
 class Runner:
-    """Drives bot evaluations on a market's clock."""
+    """Drives bot evaluations on a market's clock.
+
+    ``exchange_for`` gives the exchange a bot's next order goes to;
+    ``exchange_for_mode`` the exchange an earlier order went to (by the
+    order's own mode), where its outcome is looked up.
+    """
 
     def __init__(
         self,
@@ -90,11 +97,14 @@ class Runner:
         exchange_for: Callable[[Bot], Exchange],
         owner: str | None = None,
         dispatch: str = "inline",
+        exchange_for_mode: Callable[[str], Exchange] = market_exchange_for_mode,
     ):
         if dispatch not in ("inline", "queue"):
             raise ValueError(f"dispatch must be 'inline' or 'queue', got {dispatch!r}")
+        refuse_live_on_simulated_prices()
         self.market = market
         self.exchange_for = exchange_for
+        self.exchange_for_mode = exchange_for_mode
         self.owner = owner or process_name("ticker")
         self.dispatch = dispatch
         self._failure_reported = False  # the current run of failed ticks is in the activity feed
@@ -103,7 +113,7 @@ class Runner:
         """One pass over every running bot at the market's current time."""
         started = time.perf_counter()
         now = self.market.now()
-        orders_resolve_unresolved(exchange_for=self.exchange_for, now=now)
+        orders_resolve_unresolved(exchange_for_mode=self.exchange_for_mode, now=now)
         bot_ids = list(Bot.objects.filter(status=Bot.Status.RUNNING).values_list("pk", flat=True))
         if self.dispatch == "queue":
             # Any number of qcluster workers on any hosts evaluate; the decision

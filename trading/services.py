@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,11 +18,12 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q, Sum
+from django.utils import timezone
 
 from autotrader.logging import redact
 from bots.models import Bot
-from market.exchange import Exchange, OrderRejected
-from market.types import ExchangeOrder, OrderStatus, Product, Side
+from market.exchange import Exchange, ExchangeError, OrderRejected
+from market.types import UNRESOLVED_ORDER_STATUSES, ExchangeOrder, OrderStatus, Product, Side
 from trading.accounting import FillRecord, PositionState, apply_fill
 from trading.models import ActivityEvent, KillSwitch, Order, Position, Trade, Tranche
 from trading.risk import OrderIntent
@@ -33,13 +35,7 @@ Level = ActivityEvent.Level
 # An order the exchange has never heard of this long after it was written
 # never reached it (the process died between the commit and the call).
 UNKNOWN_ORDER_GIVE_UP = timedelta(minutes=5)
-# Orders whose final outcome is not known yet: resolved every tick; a bot waits for them.
-UNRESOLVED_STATUSES = (
-    OrderStatus.PENDING.value,
-    OrderStatus.UNKNOWN.value,
-    OrderStatus.OPEN.value,
-    OrderStatus.PARTIALLY_FILLED.value,
-)
+UNRESOLVED_STATUSES = UNRESOLVED_ORDER_STATUSES
 
 
 def activity_record(
@@ -296,8 +292,10 @@ def order_resolve(*, order: Order, exchange: Exchange, now: datetime) -> Order:
         return order
     if result is not None:
         return order_apply(order=order, result=result, now=now)
-    # An order the exchange acknowledged (it gave us an id) is never written off here.
-    if not order.exchange_order_id and now - order.created_at >= UNKNOWN_ORDER_GIVE_UP:
+    # An order the exchange acknowledged (it gave us an id) is never written off here. The wait
+    # is wall-clock time since the row was written: it is about the exchange's answer, and a
+    # simulated market's clock may run 60 times faster than any answer can come.
+    if not order.exchange_order_id and timezone.now() - order.written_at >= UNKNOWN_ORDER_GIVE_UP:
         Order.objects.filter(pk=order.pk).update(
             status=OrderStatus.FAILED.value, reject_message="never reached the exchange"
         )
@@ -315,13 +313,45 @@ def order_resolve(*, order: Order, exchange: Exchange, now: datetime) -> Order:
     return order
 
 
-def orders_resolve_unresolved(*, exchange_for, now: datetime) -> int:
-    """Resolve every order whose outcome is not final yet (run at start-up and each tick)."""
+def orders_resolve_unresolved(*, exchange_for_mode: Callable[[str], Exchange], now: datetime) -> int:
+    """Resolve every order whose outcome is not final yet, each where it was sent (run each tick).
+
+    ``exchange_for_mode`` maps the order's own ``mode`` to its exchange: a live
+    order is asked of Coinbase even if its bot or the process is on paper now.
+    """
     count = 0
     for order in Order.objects.filter(status__in=UNRESOLVED_STATUSES).select_related("bot"):
-        order_resolve(order=order, exchange=exchange_for(order.bot), now=now)
+        try:
+            exchange = exchange_for_mode(order.mode)
+        except ExchangeError as exc:  # a live order and no credentials to ask with
+            _order_unreachable(order, exc, now)
+            continue
+        order_resolve(order=order, exchange=exchange, now=now)
         count += 1
     return count
+
+
+_unreachable_reported: set[int] = set()
+
+
+def _order_unreachable(order: Order, exc: Exception, now: datetime) -> None:
+    """A live order nobody can look up stays unresolved, and says so (once per process in the feed)."""
+    message = (
+        f"{order.bot.name}: {order.mode} order {order.client_order_id} ({order.status}) cannot be looked up: "
+        f"{exc}. It stays unresolved and the bot places no new order until it is"
+    )
+    if order.pk in _unreachable_reported:
+        log.error("%s", redact(message))
+        return
+    _unreachable_reported.add(order.pk)
+    activity_record(
+        kind=Kind.ERROR,
+        level=Level.ERROR,
+        bot=order.bot,
+        at=now,
+        message=message,
+        data={"client_order_id": order.client_order_id, "mode": order.mode},
+    )
 
 
 # --- daily counters --------------------------------------------------------

@@ -88,8 +88,8 @@ class CoinbaseExchange:
         )
         if credentials is None:
             raise CredentialsError(
-                "TRADING_MODE=live needs Coinbase credentials: set COINBASE_API_KEY and COINBASE_API_SECRET, "
-                "or COINBASE_KEY_FILE"
+                "live orders need Coinbase credentials (to place them and to look them up): "
+                "set COINBASE_API_KEY and COINBASE_API_SECRET, or COINBASE_KEY_FILE"
             )
         client = build_rest_client(
             credentials,

@@ -119,7 +119,7 @@ def test_credentials_never_show_the_private_key():
 
 def test_live_exchange_without_credentials_refuses_clearly(settings):
     settings.COINBASE_API_KEY = settings.COINBASE_API_SECRET = settings.COINBASE_KEY_FILE = ""
-    with pytest.raises(CredentialsError, match="TRADING_MODE=live needs Coinbase credentials"):
+    with pytest.raises(CredentialsError, match="live orders need Coinbase credentials"):
         CoinbaseExchange.from_settings()
 
 

@@ -31,7 +31,7 @@ def tick(bot, market, exchange):
 
 
 def resolve(market, exchange) -> int:
-    return orders_resolve_unresolved(exchange_for=lambda b: exchange, now=market.now())
+    return orders_resolve_unresolved(exchange_for_mode=lambda mode: exchange, now=market.now())
 
 
 def assert_one_post_per_decision(fake) -> None:

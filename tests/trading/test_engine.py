@@ -270,16 +270,23 @@ def test_lost_response_is_resolved_by_lookup_not_resent(make_bot, market, wallet
     assert Position.objects.get(bot=bot).base_size == Trade.objects.get().size
 
 
-def test_order_that_never_arrived_is_failed_after_the_grace_period(make_bot, market, wallet, clock):
+def test_order_that_never_arrived_is_failed_after_the_grace_period(make_bot, market, wallet, clock, time_machine):
+    time_machine.move_to("2026-05-01 12:00:00+00:00", tick=False)
     bot = make_bot(score=1.0)
     faulty = FaultyExchange(market, "lost-before")
     tick(bot, market, faulty)
     order = Order.objects.get()
     assert order.status == OrderStatus.UNKNOWN
-    orders_resolve_unresolved(exchange_for=lambda b: wallet, now=market.now())
+    orders_resolve_unresolved(exchange_for_mode=lambda mode: wallet, now=market.now())
     assert Order.objects.get().status == OrderStatus.UNKNOWN
+    # Six minutes of market time (a fast simulated clock: seconds of real time) give up nothing:
+    # the wait is for the exchange's answer, in wall-clock time.
     clock.advance(timedelta(minutes=6))
-    orders_resolve_unresolved(exchange_for=lambda b: wallet, now=market.now())
+    time_machine.move_to("2026-05-01 12:00:05+00:00", tick=False)
+    orders_resolve_unresolved(exchange_for_mode=lambda mode: wallet, now=market.now())
+    assert Order.objects.get().status == OrderStatus.UNKNOWN
+    time_machine.move_to("2026-05-01 12:05:01+00:00", tick=False)
+    orders_resolve_unresolved(exchange_for_mode=lambda mode: wallet, now=market.now())
     assert Order.objects.get().status == OrderStatus.FAILED
     assert not PaperOrder.objects.exists() and not Trade.objects.exists()
 
@@ -318,7 +325,7 @@ def test_acknowledged_order_is_never_written_off(make_bot, market, wallet, clock
     tick(bot, market, faulty)
     Order.objects.update(exchange_order_id="cb-123")  # the exchange had acknowledged it
     clock.advance(timedelta(minutes=30))
-    orders_resolve_unresolved(exchange_for=lambda b: wallet, now=market.now())
+    orders_resolve_unresolved(exchange_for_mode=lambda mode: wallet, now=market.now())
     assert Order.objects.get().status == OrderStatus.UNKNOWN
 
 

@@ -23,7 +23,7 @@ def traded_bot(make_bot, market, wallet):
 
 
 def run(market, wallet, fix=False):
-    return reconcile(exchange_for=lambda b: wallet, now=market.now(), fix=fix)
+    return reconcile(exchange_for_mode=lambda mode: wallet, now=market.now(), fix=fix)
 
 
 def test_matching_books_report_nothing(make_bot, market, wallet):

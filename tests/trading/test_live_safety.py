@@ -1,0 +1,182 @@
+"""Guards around live money that need no exchange: leaving live mode, live on simulated prices.
+
+A bot cannot leave live mode (API, admin, dashboard, service) while one of its
+live orders is unresolved; TRADING_MODE=live with simulated market data is
+refused by the settings, the runner, the exchange chooser and the start script,
+with one message.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from autotrader.env import live_market_problem
+from bots.models import Bot
+from bots.services import bot_update
+from market.services import exchange_for
+from tests.dashboard.test_bot_form import _valid
+from trading.models import Order, Position
+from trading.runner import Runner
+
+ROOT = Path(__file__).resolve().parents[2]
+MESSAGE = live_market_problem("live", "simulated")
+
+
+def live_bot_with_order(make_bot, market, status: str) -> tuple[Bot, Order]:
+    bot = make_bot(score=0.0, live=True, name="Live One")
+    order = Order.objects.create(
+        bot=bot,
+        client_order_id="at-unresolved-1",
+        decision_key=f"{bot.pk}:x",
+        mode="live",
+        product_id=bot.product_id,
+        side="BUY",
+        quote_size=Decimal("50"),
+        status=status,
+        created_at=market.now(),
+    )
+    return Bot.objects.get(pk=bot.pk), order
+
+
+@pytest.fixture
+def staff_api(db, django_user_model) -> APIClient:
+    user = django_user_model.objects.create_user("ops", password="a-long-password", is_staff=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["UNKNOWN", "PENDING", "OPEN", "PARTIALLY_FILLED"])
+def test_the_api_refuses_to_take_a_bot_with_an_unresolved_live_order_off_live(make_bot, market, staff_api, status):
+    bot, order = live_bot_with_order(make_bot, market, status)
+    response = staff_api.patch(f"/api/v1/bots/{bot.pk}", {"live": False}, format="json")
+    assert response.status_code == 400, response.content
+    assert "at-unresolved-1" in str(response.json()) and "live" in str(response.json())
+    assert Bot.objects.get(pk=bot.pk).live is True
+    # Once the order's outcome is known, the switch is free again.
+    Order.objects.filter(pk=order.pk).update(status="FILLED")
+    assert staff_api.patch(f"/api/v1/bots/{bot.pk}", {"live": False}, format="json").status_code == 200
+    assert Bot.objects.get(pk=bot.pk).live is False
+
+
+@pytest.mark.django_db
+def test_the_service_the_admin_and_the_dashboard_refuse_it_too(make_bot, market, admin_client):
+    bot, _ = live_bot_with_order(make_bot, market, "UNKNOWN")
+    with pytest.raises(ValidationError) as raised:
+        bot_update(bot=bot, live=False)
+    assert "at-unresolved-1" in str(raised.value.message_dict["live"])
+
+    data = {**_valid(name=bot.name, product_id=bot.product_id), "live": ""}  # the checkbox unticked
+    response = admin_client.post(reverse("dashboard:bot_edit", args=[bot.pk]), data)
+    assert response.status_code == 400 and "at-unresolved-1" in response.content.decode()
+
+    admin_page = admin_client.get(f"/admin/bots/bot/{bot.pk}/change/")
+    form = admin_page.context["adminform"].form
+    values = {k: v for k, v in form.initial.items() if v is not None and k in form.fields}
+    values.pop("live")
+    response = admin_client.post(f"/admin/bots/bot/{bot.pk}/change/", {**values, "_save": "Save"})
+    assert response.status_code == 200 and "at-unresolved-1" in response.content.decode()
+    assert Bot.objects.get(pk=bot.pk).live is True
+
+
+@pytest.mark.django_db
+def test_a_paper_bot_is_free_to_leave_or_join_live(make_bot, market):
+    bot = make_bot(score=0.0)
+    assert bot_update(bot=Bot.objects.get(pk=bot.pk), live=True).live is True
+    assert bot_update(bot=Bot.objects.get(pk=bot.pk), live=False).live is False
+
+
+def test_live_on_simulated_prices_is_named_with_its_fix():
+    assert "MARKET_DATA=coinbase" in MESSAGE and "TRADING_MODE=paper" in MESSAGE
+    assert live_market_problem("live", "coinbase") is None
+    assert live_market_problem("paper", "simulated") is None
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))}
+    environ.update(DJANGO_SECRET_KEY="x" * 50, **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.slow
+def test_the_settings_refuse_live_on_simulated_prices_with_one_line():
+    done = _manage("check", TRADING_MODE="live", MARKET_DATA="simulated")
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"autotrader: {MESSAGE}"
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_the_start_script_refuses_it_before_starting_anything(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS", "DATABASE_URL"))}
+    environ.update(TRADING_MODE="live", MARKET_DATA="simulated", DATA_DIR=str(tmp_path), LOG_DIR=str(tmp_path))
+    done = subprocess.run(
+        ["bash", "scripts/start.sh"], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode != 0
+    assert MESSAGE in done.stderr
+    assert "started" not in done.stdout
+
+
+@pytest.mark.django_db
+def test_the_runner_and_the_exchange_chooser_refuse_it(make_bot, market, settings):
+    bot = make_bot(score=0.0, live=True)
+    settings.TRADING_MODE, settings.MARKET_DATA = "live", "simulated"
+    with pytest.raises(ImproperlyConfigured, match="MARKET_DATA=coinbase"):
+        Runner(market=market, exchange_for=exchange_for, owner="t")
+    with pytest.raises(ImproperlyConfigured, match="MARKET_DATA=coinbase"):
+        exchange_for(bot)
+
+
+@pytest.mark.django_db
+def test_reconcile_fix_counts_what_it_repaired_and_exits_1_on_what_it_could_not(make_bot, market, wallet, capsys):
+    from trading.engine import bot_tick
+
+    bot = make_bot(score=1.0)
+    bot_tick(bot.pk, market=market, exchange_for=lambda b: wallet, now=market.now(), owner="t")
+    Order.objects.update(status="UNKNOWN")  # repairable: the paper wallet knows it FILLED
+    Position.objects.filter(bot=bot).update(base_size=Decimal("5"))  # repairable from the trades
+    ghost = make_bot(score=0.0, name="ghost")
+    order = Order.objects.get()
+    Order.objects.create(  # fills here, unknown to the exchange: a person must look
+        bot=ghost,
+        client_order_id="at-ghost",
+        decision_key="ghost:1",
+        mode="paper",
+        product_id=order.product_id,
+        side="BUY",
+        status="FILLED",
+        created_at=market.now(),
+    ).trades.create(
+        bot=ghost,
+        trade_id="ghost-fill",
+        product_id=order.product_id,
+        side="BUY",
+        price=Decimal("1"),
+        size=Decimal("1"),
+        fee=Decimal("0"),
+        fee_currency="USD",
+        quote_value=Decimal("1"),
+        executed_at=market.now(),
+    )
+    Position.objects.filter(bot=ghost).delete()
+    with pytest.raises(CommandError) as raised:
+        call_command("reconcile_positions", "fix")
+    out = capsys.readouterr().out
+    assert "Repaired 2 difference(s)." in out
+    assert "[found] ghost: missing_order" in out
+    assert raised.value.returncode == 1 and "1 difference(s) could not be repaired" in str(raised.value)
