@@ -180,3 +180,22 @@ def test_reconcile_fix_counts_what_it_repaired_and_exits_1_on_what_it_could_not(
     assert "Repaired 2 difference(s)." in out
     assert "[found] ghost: missing_order" in out
     assert raised.value.returncode == 1 and "1 difference(s) could not be repaired" in str(raised.value)
+
+
+@pytest.mark.django_db
+def test_paper_orders_of_a_bot_now_live_are_reconciled_on_paper(make_bot, market, wallet, settings):
+    from market.services import exchange_for_mode
+    from trading.engine import bot_tick
+    from trading.reconcile import reconcile
+
+    bot = make_bot(score=1.0)
+    bot_tick(bot.pk, market=market, exchange_for=lambda b: wallet, now=market.now(), owner="t")
+    assert Order.objects.get().mode == "paper"
+    Bot.objects.filter(pk=bot.pk).update(live=True)
+    settings.TRADING_MODE = "live"  # Coinbase has never heard of the paper order: it must not be asked
+
+    def chooser(mode: str):
+        assert mode == "paper", "a paper order was looked up on the live exchange"
+        return exchange_for_mode(mode)
+
+    assert reconcile(exchange_for_mode=chooser, now=market.now()) == []
