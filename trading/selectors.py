@@ -222,6 +222,7 @@ class TaskQueueState:
     last_success_at: datetime | None
     failures: list[tuple[str, datetime, str]]
     schedules: list[tuple[str, datetime | None]]
+    broker_error: str = ""  # "Redis unavailable: ..." when the broker did not answer
 
 
 def status_strip() -> StatusStrip:
@@ -265,30 +266,36 @@ def task_queue_state() -> TaskQueueState:
     from django_q.status import Stat
 
     from autotrader.logging import redact
+    from autotrader.outage import is_redis_outage, redis_unavailable_message
 
     broker = get_broker()
-    clusters = [
-        ClusterState(
-            cluster_id=str(stat.cluster_id),
-            host=stat.host,
-            status=str(stat.status),
-            workers=len(stat.workers),
-            uptime_seconds=stat.uptime() if stat.tob else None,
-            reincarnations=stat.reincarnations,
-        )
-        for stat in Stat.get_all(broker=broker)
-    ]
+    clusters: list[ClusterState] = []
+    queued: int | None = None
+    info, broker_error = type(broker).__name__, ""
     try:
+        clusters = [
+            ClusterState(
+                cluster_id=str(stat.cluster_id),
+                host=stat.host,
+                status=str(stat.status),
+                workers=len(stat.workers),
+                uptime_seconds=stat.uptime() if stat.tob else None,
+                reincarnations=stat.reincarnations,
+            )
+            for stat in Stat.get_all(broker=broker)
+        ]
         queued = broker.queue_size()
-    except Exception:  # a broker that is down is shown as unknown, not as a crashed page
-        queued = None
+        info = broker.info()
+    except Exception as exc:  # a broker that is down is shown as such, not as a crashed page
+        outage = is_redis_outage(exc)
+        broker_error = redis_unavailable_message(exc) if outage else f"broker unavailable: {redact(str(exc))}"
     last = Success.objects.order_by("-stopped").values_list("stopped", flat=True).first()
     failures = [
         (f.name or f.func, f.stopped, _last_line(redact(str(f.result or ""))))
         for f in Failure.objects.order_by("-stopped")[:5]
     ]
     schedules = [(s.name or s.func, s.next_run) for s in Schedule.objects.order_by("next_run")[:20]]
-    return TaskQueueState(broker.info(), clusters, queued, last, failures, schedules)
+    return TaskQueueState(info, clusters, queued, last, failures, schedules, broker_error=broker_error)
 
 
 def _last_line(text: str) -> str:

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from autotrader.htmx import HtmxHttpRequest, login_required
+from autotrader.outage import redis_problem
 from bots.config import BotConfig, bot_config_from_values
 from bots.forms import BotSettingsForm
 from bots.models import CONFIG_FIELDS, Bot
@@ -133,10 +134,13 @@ def bot_cards_panel(request: HtmxHttpRequest) -> HttpResponse:
 
 # --- health ------------------------------------------------------------------
 def _health_context() -> dict[str, Any]:
+    # Without Redis the cache's counters cannot be read: the page says so and shows the rest.
+    redis_down = redis_problem()
     return {
+        "redis_problem": redis_down,
         "snapshot": health_snapshot(),
         "tasks": task_queue_state(),
-        "market_data": market_data_health(market=get_market_data()),
+        "market_data": None if redis_down else market_data_health(market=get_market_data()),
         "stream": stream_status(),
     }
 
