@@ -322,8 +322,15 @@ class TaskFailureSerializer(serializers.Serializer):
 class TaskQueueSerializer(serializers.Serializer):
     broker = serializers.CharField()
     broker_error = serializers.CharField(allow_blank=True, help_text='"" when the broker answered.')
+    state = serializers.ChoiceField(
+        choices=["ok", "stuck", "unavailable"],
+        help_text="stuck: tasks have waited Q_STUCK_SECONDS and no worker has taken one for as long.",
+    )
+    stuck = serializers.CharField(allow_blank=True, help_text='Why it is stuck; "" when it is not.')
     clusters = ClusterSerializer(many=True)
     queued = serializers.IntegerField(allow_null=True, help_text="null: the broker did not answer.")
+    oldest_queued_at = UtcDateTimeField(allow_null=True, help_text="When the oldest waiting task was enqueued.")
+    last_taken_at = UtcDateTimeField(allow_null=True, help_text="When a worker (any host) last took a task.")
     last_success_at = UtcDateTimeField(allow_null=True)
     failures = TaskFailureSerializer(many=True)
 
