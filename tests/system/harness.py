@@ -1,8 +1,8 @@
 """Real processes against real services: what the system tests start, stop, kill and read.
 
-``Cluster`` starts ``runbots`` and ``qcluster`` as subprocesses (through
-``launch.py``, so they know the suite's fixed signal), each in its own process
-group with its output in a log file. ``RedisServer`` is a private
+``Cluster`` starts ``runbots`` and ``runworkers`` (or a bare ``qcluster``) as
+subprocesses (through ``launch.py``, so they know the suite's fixed signal), each
+in its own process group with its output in a log file. ``RedisServer`` is a private
 ``redis-server`` the test can stop and start again on the same port.
 ``SystemDB`` reads the processes' PostgreSQL database with plain SQL: the test
 process's own Django database is pytest-django's, not theirs.
