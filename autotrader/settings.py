@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "autotrader.outage.RedisUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "autotrader.urls"
@@ -144,6 +145,10 @@ Q_CLUSTER = {
     "save_limit": 500,
     "label": "Task queue",
 }
+# The task queue is stuck when tasks have waited this long and no worker has taken one
+# for as long: the health views say so and ``runworkers`` replaces its cluster. Keep it
+# above the task timeout (60 s), so that workers busy with long tasks are not taken for stuck.
+Q_STUCK_SECONDS = env_float("Q_STUCK_SECONDS", 90.0, minimum=1.0)
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:

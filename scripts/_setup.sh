@@ -34,10 +34,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-mkdir -p data logs
-if [ -z "${DJANGO_SECRET_KEY:-}" ] && [ -z "${DJANGO_SECRET_KEY_FILE:-}" ] && [ ! -s data/secret_key ]; then
+mkdir -p "${DATA_DIR:-data}" "${LOG_DIR:-logs}"
+if [ -z "${DJANGO_SECRET_KEY:-}" ] && [ -z "${DJANGO_SECRET_KEY_FILE:-}" ] && [ ! -s "${DATA_DIR:-data}/secret_key" ]; then
   umask 077
-  .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))' > data/secret_key
+  .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))' > "${DATA_DIR:-data}/secret_key"
   umask 022
 fi
 export PATH="$ROOT/.venv/bin:$PATH"

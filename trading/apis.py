@@ -31,6 +31,7 @@ from autotrader.api.base import (
     id_parameter,
     validated_query,
 )
+from autotrader.outage import redis_problem
 from market.apis import StreamSerializer
 from market.services import get_exchange, get_market_data
 from market.stream import stream_status
@@ -320,14 +321,25 @@ class TaskFailureSerializer(serializers.Serializer):
 
 class TaskQueueSerializer(serializers.Serializer):
     broker = serializers.CharField()
+    broker_error = serializers.CharField(allow_blank=True, help_text='"" when the broker answered.')
+    state = serializers.ChoiceField(
+        choices=["ok", "stuck", "unavailable"],
+        help_text="stuck: tasks have waited Q_STUCK_SECONDS and no worker has taken one for as long.",
+    )
+    stuck = serializers.CharField(allow_blank=True, help_text='Why it is stuck; "" when it is not.')
     clusters = ClusterSerializer(many=True)
     queued = serializers.IntegerField(allow_null=True, help_text="null: the broker did not answer.")
+    oldest_queued_at = UtcDateTimeField(allow_null=True, help_text="When the oldest waiting task was enqueued.")
+    last_taken_at = UtcDateTimeField(allow_null=True, help_text="When a worker (any host) last took a task.")
     last_success_at = UtcDateTimeField(allow_null=True)
     failures = TaskFailureSerializer(many=True)
 
 
 class HealthSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=Order.Mode.choices, help_text="TRADING_MODE.")
+    redis = serializers.CharField(
+        help_text='"ok", or "Redis unavailable: <reason>" (then a 503, with everything else that is known).'
+    )
     market_data = serializers.CharField()
     market_time = UtcDateTimeField(allow_null=True, help_text="null: the market did not answer.")
     ticker_lease_holder = serializers.CharField(allow_null=True, help_text="The runner ticking now, if any.")
@@ -340,9 +352,13 @@ class HealthSerializer(serializers.Serializer):
 
 
 class SystemHealthApi(ApiView):
-    @extend_schema(tags=["system"], responses=HealthSerializer)
+    @extend_schema(tags=["system"], responses={200: HealthSerializer, 503: HealthSerializer})
     def get(self, request: Request) -> Response:
-        """Runner heartbeat and lease, workers and their queue, the stream, the kill switch, recent errors."""
+        """Runner heartbeat and lease, workers and their queue, the stream, the kill switch, recent errors.
+
+        With Redis down it still answers, with a 503 and ``redis`` saying why.
+        """
+        redis_down = redis_problem()
         health = health_snapshot()
         queue = task_queue_state()
         try:
@@ -351,6 +367,7 @@ class SystemHealthApi(ApiView):
             market_time = None
         data = {
             "mode": settings.TRADING_MODE,
+            "redis": redis_down or "ok",
             "market_data": settings.MARKET_DATA,
             "market_time": market_time,
             "ticker_lease_holder": health.ticker_lease_holder,
@@ -364,7 +381,7 @@ class SystemHealthApi(ApiView):
             "unresolved_orders": health.unresolved_orders,
             "recent_errors": health.recent_errors,
         }
-        return Response(HealthSerializer(data).data)
+        return Response(HealthSerializer(data).data, status=503 if redis_down else 200)
 
 
 # --- backtests -------------------------------------------------------------------

@@ -19,6 +19,7 @@ from market.types import Balance
 from trading.accounting import unrealised_pnl
 from trading.models import ActivityEvent, BacktestRun, Heartbeat, KillSwitch, Lease, Order, Position, Trade
 from trading.services import UNRESOLVED_STATUSES, day_start
+from trading.workers import queue_stuck
 
 ZERO = Decimal("0")
 HEARTBEAT_STALE_SECONDS = 60
@@ -222,6 +223,11 @@ class TaskQueueState:
     last_success_at: datetime | None
     failures: list[tuple[str, datetime, str]]
     schedules: list[tuple[str, datetime | None]]
+    broker_error: str = ""  # "Redis unavailable: ..." when the broker did not answer
+    oldest_queued_at: datetime | None = None  # when the oldest waiting task was enqueued
+    last_taken_at: datetime | None = None  # when a worker (any host) last took a task
+    stuck: str = ""  # why no task flows although tasks wait (trading.workers.queue_stuck), or ""
+    state: str = "ok"  # "ok", "stuck" or "unavailable"
 
 
 def status_strip() -> StatusStrip:
@@ -265,30 +271,79 @@ def task_queue_state() -> TaskQueueState:
     from django_q.status import Stat
 
     from autotrader.logging import redact
+    from autotrader.outage import is_redis_outage, redis_unavailable_message
 
     broker = get_broker()
-    clusters = [
-        ClusterState(
-            cluster_id=str(stat.cluster_id),
-            host=stat.host,
-            status=str(stat.status),
-            workers=len(stat.workers),
-            uptime_seconds=stat.uptime() if stat.tob else None,
-            reincarnations=stat.reincarnations,
-        )
-        for stat in Stat.get_all(broker=broker)
-    ]
+    clusters: list[ClusterState] = []
+    queued: int | None = None
+    info, broker_error = type(broker).__name__, ""
     try:
+        clusters = [
+            ClusterState(
+                cluster_id=str(stat.cluster_id),
+                host=stat.host,
+                status=str(stat.status),
+                workers=len(stat.workers),
+                uptime_seconds=stat.uptime() if stat.tob else None,
+                reincarnations=stat.reincarnations,
+            )
+            for stat in Stat.get_all(broker=broker)
+        ]
         queued = broker.queue_size()
-    except Exception:  # a broker that is down is shown as unknown, not as a crashed page
-        queued = None
+        info = broker.info()
+    except Exception as exc:  # a broker that is down is shown as such, not as a crashed page
+        outage = is_redis_outage(exc)
+        broker_error = redis_unavailable_message(exc) if outage else f"broker unavailable: {redact(str(exc))}"
     last = Success.objects.order_by("-stopped").values_list("stopped", flat=True).first()
     failures = [
         (f.name or f.func, f.stopped, _last_line(redact(str(f.result or ""))))
         for f in Failure.objects.order_by("-stopped")[:5]
     ]
     schedules = [(s.name or s.func, s.next_run) for s in Schedule.objects.order_by("next_run")[:20]]
-    return TaskQueueState(broker.info(), clusters, queued, last, failures, schedules)
+    now = timezone.now()
+    oldest = _oldest_queued_at(broker) if queued else None
+    taken = _last_taken_at(last, failures[0][1] if failures else None)
+    stuck = queue_stuck(
+        queued=queued,
+        waited=None if oldest is None else (now - oldest).total_seconds(),
+        idle=None if taken is None else (now - taken).total_seconds(),
+        limit=settings.Q_STUCK_SECONDS,
+    )
+    if stuck and not clusters:
+        stuck = f"no worker cluster is running: {stuck}"
+    state = "unavailable" if broker_error else "stuck" if stuck else "ok"
+    return TaskQueueState(info, clusters, queued, last, failures, schedules, broker_error, oldest, taken, stuck, state)
+
+
+def _oldest_queued_at(broker: object) -> datetime | None:
+    """When the task at the head of the queue was enqueued (django-q2 stamps ``started`` then); None if unknown."""
+    from django_q.brokers.orm import ORM
+    from django_q.brokers.redis_broker import Redis
+    from django_q.signing import SignedPackage
+
+    try:
+        if isinstance(broker, Redis):
+            raw = broker.connection.lindex(broker.list_key, 0)  # rpush'd, blpop'd: the head is the oldest
+        elif isinstance(broker, ORM):
+            waiting = broker.get_connection().filter(key=broker.list_key, lock__lte=timezone.now())
+            raw = waiting.order_by("id").values_list("payload", flat=True).first()
+        else:
+            return None
+        started = SignedPackage.loads(raw).get("started") if raw else None
+    except Exception:  # gone meanwhile, foreign or unreadable: unknown
+        return None
+    return started if isinstance(started, datetime) else None
+
+
+def _last_taken_at(*finished: datetime | None) -> datetime | None:
+    """The newest of the workers' ``taken_at`` (their heartbeats, any host) and the given finish times."""
+    times = [t for t in finished if t is not None]
+    for info in Heartbeat.objects.filter(role="worker").values_list("info", flat=True):
+        try:
+            times.append(datetime.fromisoformat(info["taken_at"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return max(times, default=None)
 
 
 def _last_line(text: str) -> str:

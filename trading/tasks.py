@@ -10,7 +10,8 @@ import multiprocessing
 import os
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django_q.models import Schedule
 
@@ -29,8 +30,18 @@ log = logging.getLogger(__name__)
 # that has had nothing to do is still listed (a heartbeat is stale after 60 s).
 WORKER_BEAT_SECONDS = 5.0
 WORKER_IDLE_BEAT_SECONDS = 15.0
-_worker: dict = {"beat_at": float("-inf"), "info": {"state": "idle"}}
+_worker: dict = {"beat_at": float("-inf"), "info": {"state": "idle"}, "taken_at": 0.0}
 _beat_lock = threading.Lock()
+
+# When a worker last took a task (wall clock), shared by every worker of a cluster that
+# ``runworkers`` supervises (it creates it before forking the cluster): its watchdog reads it,
+# and each worker's heartbeat reports the cluster's newest (``taken_at``), so the health
+# views can tell a stuck queue from a slow one. A RawValue, not a Value: a worker killed
+# while holding a Value's lock would block every other reader forever.
+_taken_clock: Any = None
+# The heartbeat is per qcluster; under ``runworkers`` it is that process's (it outlives the
+# clusters it replaces), otherwise the workers' parent (django-q2's guard).
+CLUSTER_PID_ENV = "AUTOTRADER_QCLUSTER_PID"
 
 SCHEDULES = {
     "clear stale confirmations": ("trading.tasks.confirmations_clear_stale", 5),
@@ -86,6 +97,27 @@ def _worker_heartbeat(market_time: str, outcome: str) -> None:
     _beat_if_due(WORKER_BEAT_SECONDS)
 
 
+def share_taken_clock() -> Any:
+    """Create the clock every worker of the next clusters writes when it takes a task (``runworkers``)."""
+    global _taken_clock
+    _taken_clock = multiprocessing.RawValue("d", 0.0)
+    return _taken_clock
+
+
+def task_taken(sender: object, **kwargs: object) -> None:
+    """django-q2's ``pre_execute``, in the worker about to run a task: note the time (no I/O)."""
+    now = time.time()
+    _worker["taken_at"] = now
+    if _taken_clock is not None:
+        _taken_clock.value = now
+
+
+def last_taken() -> float:
+    """When a worker of this cluster (or this process) last took a task; 0.0 if never."""
+    shared = _taken_clock.value if _taken_clock is not None else 0.0
+    return max(_worker["taken_at"], shared)
+
+
 def _beat_if_due(every: float) -> None:
     from trading.runner import heartbeat
 
@@ -93,7 +125,10 @@ def _beat_if_due(every: float) -> None:
         if time.monotonic() - _worker["beat_at"] < every:
             return
         _worker["beat_at"] = time.monotonic()
-        heartbeat("worker", dict(_worker["info"]), pid=os.getppid())
+        info = dict(_worker["info"])
+        if taken := last_taken():
+            info["taken_at"] = datetime.fromtimestamp(taken, UTC).isoformat()
+        heartbeat("worker", info, pid=int(os.environ.get(CLUSTER_PID_ENV) or os.getppid()))
 
 
 def worker_spawned(sender: object, proc_name: str = "", **kwargs: object) -> None:

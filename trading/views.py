@@ -9,6 +9,7 @@ writes from the services: these views only glue them to templates.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from autotrader.htmx import HtmxHttpRequest, login_required
+from autotrader.outage import redis_problem
 from bots.config import BotConfig, bot_config_from_values
 from bots.forms import BotSettingsForm
 from bots.models import CONFIG_FIELDS, Bot
@@ -132,10 +134,13 @@ def bot_cards_panel(request: HtmxHttpRequest) -> HttpResponse:
 
 # --- health ------------------------------------------------------------------
 def _health_context() -> dict[str, Any]:
+    # Without Redis the cache's counters cannot be read: the page says so and shows the rest.
+    redis_down = redis_problem()
     return {
+        "redis_problem": redis_down,
         "snapshot": health_snapshot(),
         "tasks": task_queue_state(),
-        "market_data": market_data_health(market=get_market_data()),
+        "market_data": None if redis_down else market_data_health(market=get_market_data()),
         "stream": stream_status(),
     }
 
@@ -237,11 +242,31 @@ def _edited(bot: Bot, values: dict[str, Any], product_id: str) -> bool:
     return product_id != bot.product_id or trading(bot_config_from_values(values)) != trading(bot.config)
 
 
-def _backtest_forms(request: HttpRequest, bot: Bot) -> tuple[BacktestForm, BotSettingsForm]:
-    if request.method == "POST":
-        return BacktestForm(request.POST), BotSettingsForm(request.POST, instance=bot, prefix="cfg")
+def _backtest_forms(bot: Bot, data: Any = None) -> tuple[BacktestForm, BotSettingsForm]:
+    """The forms bound to posted ``data``, or filled from the bot and the default span."""
+    if data is not None:
+        return BacktestForm(data), BotSettingsForm(data, instance=bot, prefix="cfg")
     start, end = default_span(now=get_market_data().now())
     return BacktestForm(initial={"start": start, "end": end}), BotSettingsForm(instance=bot, prefix="cfg")
+
+
+BOT_ID = re.compile(r"[0-9]{1,18}")
+
+
+def _chosen_bot(raw: str | None, bots: list[Bot]) -> tuple[Bot, str, int]:
+    """The bot a backtest form names, or the first bot with the problem and its status (400, 404).
+
+    The id comes from the query string or the posted form, so anything can arrive:
+    only a plain number reaches the database.
+    """
+    if not raw:
+        return Bot.objects.get(pk=bots[0].pk), "", 200
+    if not BOT_ID.fullmatch(raw):
+        return Bot.objects.get(pk=bots[0].pk), f"{raw[:40]!r} is not a bot id: choose a bot from the list.", 400
+    bot = Bot.objects.filter(pk=int(raw)).first()
+    if bot is None:
+        return Bot.objects.get(pk=bots[0].pk), f"There is no bot {raw}: choose a bot from the list.", 404
+    return bot, "", 200
 
 
 @require_http_methods(["GET", "POST"])
@@ -252,9 +277,13 @@ def backtest_new(request: HtmxHttpRequest) -> HttpResponse:
     if not bots:
         messages.info(request, "Create a bot first: a backtest runs a bot's settings.")
         return redirect("dashboard:bot_new")
-    chosen = request.POST.get("bot") or request.GET.get("bot") or bots[0].pk
-    bot = get_object_or_404(Bot, pk=chosen)
-    form, settings_form = _backtest_forms(request, bot)
+    bot, problem, status = _chosen_bot(request.POST.get("bot") or request.GET.get("bot"), bots)
+    if problem:
+        # Nothing starts for a bot that is not there: the form comes back for the first bot, saying why.
+        form, settings_form = _backtest_forms(bot)
+        context = {"form": form, "settings_form": settings_form, "bot": bot, "bots": bots, "bot_error": problem}
+        return dashboard_page(request, "trading/backtest_new.html", context, status=status)
+    form, settings_form = _backtest_forms(bot, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid() and settings_form.is_valid():
         values = {k: v for k, v in settings_form.bot_fields().items() if k in CONFIG_FIELDS}
         product_id = settings_form.cleaned_data["product_id"]

@@ -23,6 +23,7 @@ from rest_framework.views import set_rollback
 
 from autotrader.exceptions import ApplicationError
 from autotrader.logging import redact
+from autotrader.outage import is_redis_outage, redis_unavailable_message
 from market.exchange import ExchangeError, TemporaryError
 from market.types import UnknownProduct
 
@@ -95,6 +96,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # A constraint another request satisfied first (two creates with one name).
         log.info("API write refused by a constraint: %s", exc)
         return error_response("The change conflicts with the current data; reload and try again.", 409)
+    if is_redis_outage(exc):
+        log.warning("Redis unavailable behind the API: %s", exc)
+        return error_response(redis_unavailable_message(exc), 503, {"redis": "unavailable"}, **{"Retry-After": "5"})
     if isinstance(exc, ExchangeError):
         status = 503 if isinstance(exc, TemporaryError) else 502
         log.warning("exchange error behind the API: %s", exc)

@@ -174,7 +174,20 @@ def test_system_health(api, traded_bot, market):
     assert body["unresolved_orders"] == 0
     assert [e["message"] for e in body["recent_errors"]] == ["order rejected: boom"]
     assert body["stream"]["enabled"] is True
-    assert set(body["task_queue"]) == {"broker", "clusters", "queued", "last_success_at", "failures"}
+    assert set(body["task_queue"]) == {
+        "broker",
+        "broker_error",
+        "state",
+        "stuck",
+        "clusters",
+        "queued",
+        "oldest_queued_at",
+        "last_taken_at",
+        "last_success_at",
+        "failures",
+    }
+    assert body["redis"] == "ok" and body["task_queue"]["broker_error"] == ""
+    assert body["task_queue"]["state"] == "ok" and body["task_queue"]["stuck"] == ""
 
 
 JWT = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJvcmdhbml6YXRpb25zL3gifQ.c2lnbmF0dXJlLWJ5dGVz"

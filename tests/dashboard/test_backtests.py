@@ -141,3 +141,26 @@ def test_run_and_job_pages_need_a_login(ran):
     ]
     for url in urls:
         assert anonymous.get(url)["Location"].startswith("/admin/login/"), url
+
+
+@pytest.mark.parametrize(("bot", "status", "says"), [("abc", 400, "is not a bot id"), ("1'", 400, "is not a bot id")])
+def test_a_malformed_bot_id_is_refused_with_the_form_not_a_500(client, demo, bot, status, says):
+    response = client.get(reverse("dashboard:backtest_new"), {"bot": bot})
+    assert response.status_code == status
+    html = response.content.decode()
+    assert says in html and 'name="cfg-product_id"' in html  # the form again, for the first bot
+
+
+def test_an_unknown_bot_id_is_a_404_with_the_form(client, demo):
+    response = client.get(reverse("dashboard:backtest_new"), {"bot": "999999"})
+    assert response.status_code == 404
+    assert "There is no bot 999999" in response.content.decode()
+
+
+@pytest.mark.parametrize("bot", ["abc", "1'", "999999", "9" * 40])
+def test_posting_a_bad_bot_starts_nothing(client, demo, market, bot, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("dashboard:backtest_new"), {**_form(demo[0], market), "bot": bot})
+    assert response.status_code in (400, 404)
+    assert "choose a bot from the list" in response.content.decode()
+    assert not callbacks and not BacktestRun.objects.exists()

@@ -1,8 +1,8 @@
 """Real processes against real services: what the system tests start, stop, kill and read.
 
-``Cluster`` starts ``runbots`` and ``qcluster`` as subprocesses (through
-``launch.py``, so they know the suite's fixed signal), each in its own process
-group with its output in a log file. ``RedisServer`` is a private
+``Cluster`` starts ``runbots`` and ``runworkers`` (or a bare ``qcluster``) as
+subprocesses (through ``launch.py``, so they know the suite's fixed signal), each
+in its own process group with its output in a log file. ``RedisServer`` is a private
 ``redis-server`` the test can stop and start again on the same port.
 ``SystemDB`` reads the processes' PostgreSQL database with plain SQL: the test
 process's own Django database is pytest-django's, not theirs.
@@ -58,6 +58,33 @@ def wait_until(check: Callable[[], T], *, timeout: float, what: str, every: floa
 def pid_of(owner: str) -> int:
     """The pid in a lease owner or heartbeat name (``role@host:pid``)."""
     return int(owner.rsplit(":", 1)[1])
+
+
+def proc_stat(pid: int) -> tuple[str, int, int] | None:
+    """A process's state letter, parent and process group (from /proc), or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1]), int(fields[2])
+
+
+def living(pids: list[int]) -> list[int]:
+    """Those of ``pids`` still running (a zombie is dead, only not yet reaped)."""
+    return [pid for pid in pids if (stat := proc_stat(pid)) is not None and stat[0] != "Z"]
+
+
+def children(parent: int) -> list[int]:
+    """The living processes whose parent is ``parent``."""
+    pids = [int(e.name) for e in os.scandir("/proc") if e.name.isdigit()]
+    return [pid for pid in living(pids) if (stat := proc_stat(pid)) is not None and stat[1] == parent]
+
+
+def process_group(pgid: int) -> list[int]:
+    """The living processes of a process group."""
+    pids = [int(e.name) for e in os.scandir("/proc") if e.name.isdigit()]
+    return [pid for pid in living(pids) if (stat := proc_stat(pid)) is not None and stat[2] == pgid]
 
 
 # --- Redis ---------------------------------------------------------------------
@@ -257,8 +284,22 @@ class Cluster:
     def ticker(self, name: str = "ticker") -> Proc:
         return self.start(name, "runbots")
 
-    def worker(self, name: str = "worker", *, workers: int = 1) -> Proc:
-        return self.start(name, "qcluster", Q_WORKERS=str(workers))
+    def worker(self, name: str = "worker", *, workers: int = 1, command: str = "runworkers", **env: str) -> Proc:
+        """The workers as start.sh runs them (``runworkers``), or django-q2's bare ``qcluster``."""
+        return self.start(name, command, Q_WORKERS=str(workers), **env)
+
+    def manage(self, *args: str, **env: str) -> str:
+        """Run a management command (``system_status``) in the processes' environment; its output."""
+        done = subprocess.run(
+            [sys.executable, str(LAUNCH), *args],
+            cwd=ROOT,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
 
     def seed(self, bots: list[dict[str, Any]]) -> list[int]:
         """Create running bots (through the real services, in a subprocess); returns their ids."""

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 def _fresh_worker_state(monkeypatch):
     monkeypatch.setitem(tasks._worker, "beat_at", float("-inf"))
     monkeypatch.setitem(tasks._worker, "info", {"state": "idle"})
+    monkeypatch.setitem(tasks._worker, "taken_at", 0.0)
     monkeypatch.setattr(tasks.time, "sleep", lambda seconds: None)
 
 

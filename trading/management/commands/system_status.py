@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from bots.models import Bot
-from trading.selectors import health_snapshot
+from trading.selectors import health_snapshot, task_queue_state
 
 
 class Command(BaseCommand):
@@ -20,6 +20,13 @@ class Command(BaseCommand):
         self.stdout.write(f"ticker lease: {health.ticker_lease_holder or 'nobody'}")
         if health.unresolved_orders:
             self.stdout.write(self.style.WARNING(f"orders with an unknown outcome: {health.unresolved_orders}"))
+        tasks = task_queue_state()
+        queue = f"task queue: {tasks.state}, {tasks.queued if tasks.queued is not None else '?'} queued"
+        queue += f", {len(tasks.clusters)} cluster(s)"
+        if tasks.state == "ok":
+            self.stdout.write(queue)
+        else:
+            self.stdout.write(self.style.ERROR(f"{queue}: {tasks.stuck or tasks.broker_error}"))
         self.stdout.write("heartbeats:")
         if not health.processes:
             self.stdout.write("  none yet")
