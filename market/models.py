@@ -103,6 +103,8 @@ class SimulatedMarketState(models.Model):
 
     Market time = anchor_market + (wall - anchor_wall) * speed, so the web
     server, the runner and the workers all see the same prices at the same time.
+    No process hands out a market time later than ``high_water`` (it raises it
+    first), so a restart after a crash resumes from there, never earlier.
     """
 
     seed = models.IntegerField()
@@ -110,6 +112,9 @@ class SimulatedMarketState(models.Model):
     anchor_wall = models.FloatField(help_text="UNIX wall time of the anchor.")
     anchor_market = models.DateTimeField()
     speed = models.FloatField()
+    high_water = models.DateTimeField(
+        null=True, blank=True, help_text="Market time reserved so far: no process has used a later one."
+    )
 
     def __str__(self) -> str:
         return f"seed {self.seed} at {self.speed}x"
