@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import migrations, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import SQLiteNumericMixin
 
 COLLATION = "exact_decimal"
 SUM_FUNCTION = "exact_decimal_sum"
@@ -115,10 +116,7 @@ def _sum_as_sqlite(self: models.Sum, compiler: Any, connection: BaseDatabaseWrap
     """Django's Sum on SQLite: exact over an ExactDecimalField, SQLite's float SUM otherwise."""
     if isinstance(self.output_field, ExactDecimalField):
         return models.Aggregate.as_sql(self, compiler, connection, function=SUM_FUNCTION, **extra_context)
-    return _float_sum_as_sqlite(self, compiler, connection, **extra_context)
-
-
-_float_sum_as_sqlite = models.Sum.as_sqlite
+    return SQLiteNumericMixin.as_sqlite(self, compiler, connection, **extra_context)  # Django's own
 
 
 def exact_decimal_install() -> None:
