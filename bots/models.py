@@ -10,6 +10,7 @@ from django.db import models
 
 from bots.config import DEFAULT_SIGNAL_CONFIG, BotConfig, ConfigError, bot_config_from_values
 from bots.evaluator import Action, ConfirmationState, Temperature
+from market.fields import ExactDecimalField
 from market.types import UNRESOLVED_ORDER_STATUSES, Granularity
 
 CONFIG_FIELDS = (
@@ -61,15 +62,15 @@ class Bot(models.Model):
     granularity = models.CharField(
         max_length=4, choices=[(g.short, g.short) for g in Granularity], default=Granularity.FIVE_MINUTE.short
     )
-    position_size_usd = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("100"))
-    max_position_usd = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("500"))
+    position_size_usd = ExactDecimalField(max_digits=20, decimal_places=2, default=Decimal("100"))
+    max_position_usd = ExactDecimalField(max_digits=20, decimal_places=2, default=Decimal("500"))
     buy_threshold = models.FloatField(default=0.3)
     sell_threshold = models.FloatField(default=-0.3)
     confirmation_minutes = models.FloatField(default=5)
     cooldown_minutes = models.FloatField(default=0)
-    trade_step_pct = models.DecimalField(max_digits=8, decimal_places=4, default=Decimal("1"))
+    trade_step_pct = ExactDecimalField(max_digits=8, decimal_places=4, default=Decimal("1"))
     max_trades_per_day = models.PositiveIntegerField(default=10)
-    daily_loss_limit_usd = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("50"))
+    daily_loss_limit_usd = ExactDecimalField(max_digits=20, decimal_places=2, default=Decimal("50"))
 
     # Live state, written by the runner after each evaluation.
     last_score = models.FloatField(null=True, blank=True)
@@ -77,7 +78,7 @@ class Bot(models.Model):
     last_temperature = models.CharField(max_length=6, choices=[(t.value, t.value) for t in Temperature], blank=True)
     last_evaluated_at = models.DateTimeField(null=True, blank=True)
     last_evaluation = models.JSONField(default=dict, blank=True)
-    last_price = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
+    last_price = ExactDecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
     last_skip_code = models.CharField(max_length=40, blank=True)
     last_skip_reason = models.CharField(max_length=500, blank=True)
     confirmation_action = models.CharField(

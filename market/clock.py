@@ -59,6 +59,17 @@ class ScaledClock:
         return self.anchor_sim + timedelta(seconds=elapsed)
 
 
+class OffsetClock:
+    """Another clock's time shifted by a fixed amount (a replay placed on the simulated clock)."""
+
+    def __init__(self, clock: Clock, offset: timedelta) -> None:
+        self.clock = clock
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return self.clock.now() + self.offset
+
+
 class ManualClock:
     """A clock that moves only when told to, for tests and replays."""
 

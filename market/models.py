@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import models
 
+from market.fields import ExactDecimalField
 from market.types import Product as ProductSpec
 
 MONEY = {"max_digits": 32, "decimal_places": 12}
@@ -17,13 +18,13 @@ class Product(models.Model):
     product_id = models.CharField(max_length=32, primary_key=True)
     base_currency = models.CharField(max_length=16)
     quote_currency = models.CharField(max_length=16)
-    base_increment = models.DecimalField(**MONEY)
-    quote_increment = models.DecimalField(**MONEY)
-    price_increment = models.DecimalField(**MONEY)
-    base_min_size = models.DecimalField(**MONEY)
-    base_max_size = models.DecimalField(max_digits=40, decimal_places=12)
-    quote_min_size = models.DecimalField(**MONEY)
-    quote_max_size = models.DecimalField(max_digits=40, decimal_places=12)
+    base_increment = ExactDecimalField(**MONEY)
+    quote_increment = ExactDecimalField(**MONEY)
+    price_increment = ExactDecimalField(**MONEY)
+    base_min_size = ExactDecimalField(**MONEY)
+    base_max_size = ExactDecimalField(max_digits=40, decimal_places=12)
+    quote_min_size = ExactDecimalField(**MONEY)
+    quote_max_size = ExactDecimalField(max_digits=40, decimal_places=12)
     trading_disabled = models.BooleanField(default=False)
     cancel_only = models.BooleanField(default=False)
     limit_only = models.BooleanField(default=False)
@@ -63,7 +64,7 @@ class PaperBalance(models.Model):
     """The paper wallet: one row per currency, surviving restarts."""
 
     currency = models.CharField(max_length=16, primary_key=True)
-    available = models.DecimalField(**MONEY, default=Decimal("0"))
+    available = ExactDecimalField(**MONEY, default=Decimal("0"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -82,9 +83,9 @@ class PaperOrder(models.Model):
     product_id = models.CharField(max_length=32)
     side = models.CharField(max_length=4)
     status = models.CharField(max_length=20)
-    price = models.DecimalField(**MONEY, null=True)
-    base_size = models.DecimalField(**MONEY, default=Decimal("0"))
-    fee = models.DecimalField(**MONEY, default=Decimal("0"))
+    price = ExactDecimalField(**MONEY, null=True)
+    base_size = ExactDecimalField(**MONEY, default=Decimal("0"))
+    fee = ExactDecimalField(**MONEY, default=Decimal("0"))
     fee_currency = models.CharField(max_length=16, default="USD")
     reject_reason = models.CharField(max_length=64, blank=True)
     reject_message = models.CharField(max_length=500, blank=True)
@@ -102,6 +103,8 @@ class SimulatedMarketState(models.Model):
 
     Market time = anchor_market + (wall - anchor_wall) * speed, so the web
     server, the runner and the workers all see the same prices at the same time.
+    No process hands out a market time later than ``high_water`` (it raises it
+    first), so a restart after a crash resumes from there, never earlier.
     """
 
     seed = models.IntegerField()
@@ -109,6 +112,9 @@ class SimulatedMarketState(models.Model):
     anchor_wall = models.FloatField(help_text="UNIX wall time of the anchor.")
     anchor_market = models.DateTimeField()
     speed = models.FloatField()
+    high_water = models.DateTimeField(
+        null=True, blank=True, help_text="Market time reserved so far: no process has used a later one."
+    )
 
     def __str__(self) -> str:
         return f"seed {self.seed} at {self.speed}x"
@@ -130,11 +136,11 @@ class Candle(models.Model):
     product_id = models.CharField(max_length=32)
     granularity = models.CharField(max_length=4)
     time = models.DateTimeField(help_text="Open time of the candle (UTC).")
-    open = models.DecimalField(**MONEY)
-    high = models.DecimalField(**MONEY)
-    low = models.DecimalField(**MONEY)
-    close = models.DecimalField(**MONEY)
-    volume = models.DecimalField(max_digits=40, decimal_places=12)
+    open = ExactDecimalField(**MONEY)
+    high = ExactDecimalField(**MONEY)
+    low = ExactDecimalField(**MONEY)
+    close = ExactDecimalField(**MONEY)
+    volume = ExactDecimalField(max_digits=40, decimal_places=12)
 
     class Meta:
         ordering = ["product_id", "granularity", "time"]

@@ -6,8 +6,10 @@ MARKET_DATA / TRADING_MODE; the rest of the system receives the port objects.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -15,13 +17,15 @@ from django.conf import settings
 from django.db import transaction
 
 from market.cache import CachedMarketData
-from market.clock import ScaledClock
+from market.clock import OffsetClock, ScaledClock
 from market.exchange import Exchange, MarketData
 from market.models import Product, SimulatedMarketState
 from market.types import Balance
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 REPLAY_WARMUP_CANDLES = 300
+RESERVE_WALL_SECONDS = 10.0  # simulated market time a process reserves ahead, in wall seconds
 _market: CachedMarketData | None = None
 
 
@@ -29,13 +33,16 @@ def sim_state_get() -> SimulatedMarketState:
     """The shared anchor of the simulated clock, created on first use.
 
     A change of SIM_SPEED re-anchors at the current market time, so market
-    time never jumps; a change of SIM_SEED starts a new market.
+    time never jumps; a change of SIM_SEED starts a new market, at a market
+    time no earlier than the old one reached.
     """
     wall = time.time()
     with transaction.atomic():
         state = SimulatedMarketState.objects.select_for_update().order_by("pk").first()
         if state is None or state.seed != settings.SIM_SEED:
             now = datetime.fromtimestamp(wall, tz=UTC).replace(microsecond=0)
+            if state is not None and state.high_water is not None:
+                now = max(now, state.high_water)
             epoch = (now - timedelta(days=settings.SIM_HISTORY_DAYS)).replace(hour=0, minute=0, second=0)
             SimulatedMarketState.objects.all().delete()
             state = SimulatedMarketState.objects.create(
@@ -48,17 +55,52 @@ def sim_state_get() -> SimulatedMarketState:
     return state
 
 
-def sim_resume(last_market_time: datetime) -> SimulatedMarketState:
-    """Continue the simulated market from ``last_market_time`` after a stop.
+class SimulatedClock:
+    """The simulated market's clock in one process: the shared anchor, and no time used before it is reserved.
 
-    Called by the runner at start-up: the simulated market only moves while
-    the system runs, so a week's stop does not skip weeks of simulated trading.
+    Several processes stamp market time on rows (orders, fills, events) and
+    any of them may be killed at any moment. Before handing out a time past
+    its reservation, a process raises the shared ``high_water`` ahead of it
+    (one small write per RESERVE_WALL_SECONDS while it reads the clock) and
+    takes up the anchor it finds, so every market time any process ever used
+    is at most the committed ``high_water``. The market stands still while
+    nothing runs: when no process has read the clock for five evaluation
+    intervals (a stop or a crash), the next reader resumes it from
+    ``high_water``, which is later than anything already stamped.
     """
-    state = sim_state_get()
-    state.anchor_wall, state.anchor_market = time.time(), last_market_time
-    state.save()
-    market_reset()
-    return state
+
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
+        self._wall = wall
+        self._current: tuple[ScaledClock, datetime] | None = None  # the anchor taken up, and the time reserved
+
+    def now(self) -> datetime:
+        current = self._current
+        if current is not None:
+            t = current[0].now()
+            if t <= current[1]:
+                return t
+        return self._reserve()
+
+    def _reserve(self) -> datetime:
+        resume_after = timedelta(seconds=5 * settings.EVALUATION_INTERVAL_SECONDS)
+        with transaction.atomic():
+            state = SimulatedMarketState.objects.select_for_update().order_by("pk").first()
+            if state is None:
+                state = sim_state_get()
+            wall = self._wall()
+            clock = ScaledClock(state.anchor_wall, state.anchor_market, state.speed, self._wall)
+            t = clock.now()
+            high = state.high_water
+            if high is not None and t - high > resume_after * state.speed:
+                log.info("simulated market resumed at %s, its reserved time when everything stopped", high)
+                clock = ScaledClock(wall, high, state.speed, self._wall)
+                state.anchor_wall, state.anchor_market, t = wall, high, high
+            reserved = t + timedelta(seconds=RESERVE_WALL_SECONDS * state.speed)
+            state.high_water = reserved if high is None else max(high, reserved)
+            state.save(update_fields=["anchor_wall", "anchor_market", "high_water"])
+            # Only a committed reservation covers later reads (an outer transaction may roll back).
+            transaction.on_commit(lambda: setattr(self, "_current", (clock, reserved)))
+        return t
 
 
 def _build_source() -> MarketData:
@@ -66,7 +108,7 @@ def _build_source() -> MarketData:
         from market.simulated import SimulatedMarket
 
         state = sim_state_get()
-        clock = ScaledClock(state.anchor_wall, state.anchor_market, state.speed)
+        clock = SimulatedClock()
         sim = SimulatedMarket(seed=state.seed, epoch=state.epoch, clock=clock, pairs=settings.SIM_PAIRS)
         if settings.SIM_CSV:
             from market.replay import ReplayMarket, load_csv
@@ -77,7 +119,8 @@ def _build_source() -> MarketData:
             candles = load_csv(settings.SIM_CSV)
             granularity = Granularity.parse(settings.SIM_CSV_GRANULARITY)
             start = datetime.fromtimestamp(int(candles.time[0]), tz=UTC) + granularity.delta * REPLAY_WARMUP_CANDLES
-            replay_clock = ScaledClock(state.anchor_wall, start, state.speed)
+            # The replay runs on the simulated clock, shifted once: it stands still and resumes with it.
+            replay_clock = OffsetClock(clock, start - (state.epoch + timedelta(days=settings.SIM_HISTORY_DAYS)))
             return ReplayMarket(sim.product(settings.SIM_CSV_PRODUCT), candles, granularity, replay_clock)
         return sim
     from market.coinbase import CoinbaseMarketData

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
+from market.fields import ExactDecimalField
 from market.types import OrderStatus, Side
 from trading.accounting import unrealised_pnl
 
@@ -29,14 +30,14 @@ class Order(models.Model):
     mode = models.CharField(max_length=5, choices=Mode.choices)
     product_id = models.CharField(max_length=32)
     side = models.CharField(max_length=4, choices=[(s.value, s.value) for s in Side])
-    quote_size = models.DecimalField(**MONEY, null=True, blank=True)
-    base_size = models.DecimalField(**MONEY, null=True, blank=True)
+    quote_size = ExactDecimalField(**MONEY, null=True, blank=True)
+    base_size = ExactDecimalField(**MONEY, null=True, blank=True)
     status = models.CharField(
         max_length=20, choices=[(s.value, s.value) for s in OrderStatus], default=OrderStatus.PENDING.value
     )
-    filled_size = models.DecimalField(**MONEY, default=Decimal("0"))
-    average_price = models.DecimalField(**MONEY, null=True, blank=True)
-    fees = models.DecimalField(**MONEY, default=Decimal("0"))
+    filled_size = ExactDecimalField(**MONEY, default=Decimal("0"))
+    average_price = ExactDecimalField(**MONEY, null=True, blank=True)
+    fees = ExactDecimalField(**MONEY, default=Decimal("0"))
     reject_reason = models.CharField(max_length=64, blank=True)
     reject_message = models.CharField(max_length=500, blank=True)
     reason = models.CharField(max_length=500, blank=True, help_text="Why the bot placed it.")
@@ -64,12 +65,12 @@ class Trade(models.Model):
     trade_id = models.CharField(max_length=128, unique=True)
     product_id = models.CharField(max_length=32)
     side = models.CharField(max_length=4, choices=[(s.value, s.value) for s in Side])
-    price = models.DecimalField(**MONEY)
-    size = models.DecimalField(**MONEY)
-    fee = models.DecimalField(**MONEY)
+    price = ExactDecimalField(**MONEY)
+    size = ExactDecimalField(**MONEY)
+    fee = ExactDecimalField(**MONEY)
     fee_currency = models.CharField(max_length=16)
-    quote_value = models.DecimalField(**MONEY)
-    realised_pnl = models.DecimalField(**MONEY, default=Decimal("0"))
+    quote_value = ExactDecimalField(**MONEY)
+    realised_pnl = ExactDecimalField(**MONEY, default=Decimal("0"))
     executed_at = models.DateTimeField()
 
     class Meta:
@@ -85,12 +86,12 @@ class Position(models.Model):
 
     bot = models.OneToOneField("bots.Bot", on_delete=models.CASCADE, related_name="position")
     product_id = models.CharField(max_length=32)
-    base_size = models.DecimalField(**MONEY, default=Decimal("0"))
-    cost_basis = models.DecimalField(**MONEY, default=Decimal("0"))
-    average_entry = models.DecimalField(**MONEY, null=True, blank=True)
-    last_buy_price = models.DecimalField(**MONEY, null=True, blank=True)
-    realised_pnl = models.DecimalField(**MONEY, default=Decimal("0"))
-    fees_paid = models.DecimalField(**MONEY, default=Decimal("0"))
+    base_size = ExactDecimalField(**MONEY, default=Decimal("0"))
+    cost_basis = ExactDecimalField(**MONEY, default=Decimal("0"))
+    average_entry = ExactDecimalField(**MONEY, null=True, blank=True)
+    last_buy_price = ExactDecimalField(**MONEY, null=True, blank=True)
+    realised_pnl = ExactDecimalField(**MONEY, default=Decimal("0"))
+    fees_paid = ExactDecimalField(**MONEY, default=Decimal("0"))
     opened_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -106,9 +107,9 @@ class Tranche(models.Model):
 
     position = models.ForeignKey(Position, on_delete=models.CASCADE, related_name="tranches")
     trade = models.ForeignKey(Trade, on_delete=models.CASCADE, related_name="+")
-    entry_price = models.DecimalField(**MONEY)
-    size = models.DecimalField(**MONEY)
-    cost = models.DecimalField(**MONEY)
+    entry_price = ExactDecimalField(**MONEY)
+    size = ExactDecimalField(**MONEY)
+    cost = ExactDecimalField(**MONEY)
     opened_at = models.DateTimeField()
 
     class Meta:
@@ -209,9 +210,9 @@ class BacktestRun(models.Model):
     start = models.DateTimeField(help_text="Close of the first candle decided on.")
     end = models.DateTimeField(help_text="Close of the last candle.")
     candles = models.PositiveIntegerField()
-    starting_balance = models.DecimalField(**MONEY)
-    fee_rate = models.DecimalField(max_digits=10, decimal_places=8)
-    slippage_rate = models.DecimalField(max_digits=10, decimal_places=8)
+    starting_balance = ExactDecimalField(**MONEY)
+    fee_rate = ExactDecimalField(max_digits=10, decimal_places=8)
+    slippage_rate = ExactDecimalField(max_digits=10, decimal_places=8)
     total_return = models.FloatField(null=True)
     buy_and_hold_return = models.FloatField(null=True)
     max_drawdown = models.FloatField(null=True)

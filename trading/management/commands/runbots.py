@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
-from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from market.services import exchange_for, get_market_data, products_sync, sim_resume
+from market.services import exchange_for, get_market_data, products_sync
 from trading.live import live_preflight
-from trading.models import Heartbeat
 from trading.runner import Runner
 from trading.tasks import housekeeping_schedule
-
-log = logging.getLogger("trading.runbots")
 
 
 class Command(BaseCommand):
@@ -28,9 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, interval: float | None, once: bool, **options) -> None:
         interval = interval or settings.EVALUATION_INTERVAL_SECONDS
-        if settings.MARKET_DATA == "simulated":
-            self._resume_simulation(interval)
-        market = get_market_data()
+        market = get_market_data()  # the simulated market resumes by itself after a stop (SimulatedClock)
         products_sync()
         housekeeping_schedule()
         for result in live_preflight(exchange_for=exchange_for, market=market, now=market.now()):
@@ -53,17 +46,3 @@ class Command(BaseCommand):
             signal.signal(sig, lambda *_: stop.set())
         runner.run(interval=interval, stop=stop)
         self.stdout.write("runbots stopped")
-
-    def _resume_simulation(self, interval: float) -> None:
-        """Carry on the simulated market from where the last ticker left it."""
-        last = None
-        for info in Heartbeat.objects.filter(role="ticker").values_list("info", flat=True):
-            t = info.get("market_time") if isinstance(info, dict) else None
-            if t and (last is None or t > last):
-                last = t
-        if last is None:
-            return
-        last_time = datetime.fromisoformat(last)
-        if get_market_data().now() - last_time > timedelta(seconds=interval * settings.SIM_SPEED * 5):
-            sim_resume(last_time)
-            log.info("simulated market resumed at %s", last_time.isoformat())

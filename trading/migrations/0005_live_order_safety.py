@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trading', '0003_backtestrun'),
+        ('trading', '0004_exact_money'),
     ]
 
     operations = [
