@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Every view needs an active staff user unless marked login_not_required (autotrader/access.py).
+    "autotrader.access.StaffRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "autotrader.urls"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import engines
@@ -147,9 +148,10 @@ class ApiRedocView(_DocsPage, SpectacularRedocView):
     renderer_classes = [_RedocRenderer]
 
 
+@login_not_required
 @csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """Unknown API paths answer in the API's error shape."""
+    """Unknown API paths answer in the API's error shape (to anyone: it names nothing that exists)."""
     return JsonResponse({"message": f"No API endpoint at {request.path}", "extra": {}}, status=404)
 
 
