@@ -55,3 +55,23 @@ class StaffRequiredMiddleware(LoginRequiredMiddleware):
         if not signed_in:
             return self.handle_no_permission(request, view_func)
         raise PermissionDenied(NOT_STAFF)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The caller's address for login throttling, trusting exactly ``DJANGO_PROXY_COUNT`` proxies.
+
+    Behind a reverse proxy every request comes from the proxy's address, so all
+    callers would share one lockout. Each trusted proxy appends the address it
+    saw to ``X-Forwarded-For``; the entry that many places from the right is
+    the one the outermost trusted proxy saw. Entries further left are whatever
+    the caller sent and are never trusted (a client could write any address
+    there to dodge its lockout).
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    count = settings.DJANGO_PROXY_COUNT
+    if count <= 0:
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    if len(hops) < count:
+        return remote  # a request that did not come through every proxy (a local probe)
+    return hops[-count]

@@ -8,6 +8,7 @@ it onto PostgreSQL and Redis with nothing else changed.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "django_htmx",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -76,6 +78,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Every view needs an active staff user unless marked login_not_required (autotrader/access.py).
     "autotrader.access.StaffRequiredMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "autotrader.urls"
@@ -155,6 +159,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username
+# from one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES (0: until an admin
+# unlocks it in the admin or with `manage.py axes_reset`). Attempts and lockouts are in the
+# admin under "Axes". The admin's login page is the dashboard's, and the only place a password
+# is entered (API tokens are not passwords). Keyed on username and address together, so an
+# attacker cannot lock the owner out from elsewhere.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+_lockout_minutes = env_float("LOGIN_LOCKOUT_MINUTES", 15.0, minimum=0.0)
+AXES_COOLOFF_TIME = timedelta(minutes=_lockout_minutes) if _lockout_minutes else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_TEMPLATE = "locked_out.html"
+# Behind a reverse proxy every request comes from the proxy: DJANGO_PROXY_COUNT says how many
+# proxies in front of gunicorn append to X-Forwarded-For, so the caller's own address is found
+# (autotrader.access.client_ip). 0: REMOTE_ADDR as it is.
+DJANGO_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "autotrader.access.client_ip"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
