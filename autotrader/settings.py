@@ -8,10 +8,12 @@ it onto PostgreSQL and Redis with nothing else changed.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from autotrader.env import (
@@ -57,6 +59,7 @@ INSTALLED_APPS = [
     "django_q",
     "django_htmx",
     "axes",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -68,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -191,6 +195,64 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# A login lasts a working day, not Django's two weeks: after that the dashboard asks again.
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 12 * 3600, minimum=60)
+
+# --- HTTPS (usually behind a TLS-terminating reverse proxy) ---------------------------
+# docs/running-beyond-localhost.md explains each variable. DJANGO_HTTPS says browsers reach the
+# site over HTTPS: cookies are sent over HTTPS only, plain HTTP is redirected (the liveness probe
+# excepted, so a local health check keeps working), and HSTS tells browsers to stay on HTTPS.
+HTTPS = env_bool("DJANGO_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+
+
+def _proxy_ssl_header(raw: str) -> tuple[str, str] | None:
+    """``X-Forwarded-Proto`` (or ``X-Forwarded-Proto: https``) as Django's ("HTTP_X_FORWARDED_PROTO", "https")."""
+    if not raw.strip():
+        return None
+    name, _, value = raw.partition(":")
+    name, value = name.strip(), value.strip() or "https"
+    if not re.fullmatch(r"[A-Za-z0-9-]+", name):
+        raise ImproperlyConfigured(
+            f"DJANGO_SECURE_PROXY_SSL_HEADER must be a header name such as X-Forwarded-Proto, got {raw!r}"
+        )
+    return "HTTP_" + name.upper().replace("-", "_"), value
+
+
+# The header a TLS proxy sets to say the browser used HTTPS. Only set it when the proxy
+# overwrites that header on every request: a client could otherwise claim HTTPS itself.
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(env_str("DJANGO_SECURE_PROXY_SSL_HEADER", ""))
+# W021 asks for HSTS preload, which only the owner of an apex domain can request from the
+# browsers' built-in list and which is hard to undo: left off unless DJANGO_SECURE_HSTS_PRELOAD says so.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------
+# Everything the pages load comes from this host; no inline script, no inline style, no eval
+# (htmx's are switched off in templates/base.html; positions are classes, positions.css).
+# Swagger UI and ReDoc get their own additions, on their two pages only (autotrader/api/urls.py).
+# The one inline style allowed, by its hash: the rules of the attribution logo that the vendored
+# chart library adds at run time (a test checks the hash against static/vendor/lightweight-charts).
+CHART_LOGO_STYLE = "'sha256-3pRED1tOXas1FXFoPb9TGCjmYe9XQsmO9OV23khV2nY='"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, CHART_LOGO_STYLE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- REST API -------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -286,5 +348,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},  # not a line at every start of every command
     },
 }
