@@ -10,10 +10,11 @@ database, and from there a page, the admin or the API.
 What it removes: PEM private keys (also cut short), JWTs (also cut short: a
 JWT's header is base64 JSON, so it starts with ``eyJ``), bearer tokens,
 ``Authorization`` headers quoted back, CDP API key names
-(``organizations/…/apiKeys/…``), ``secret=…``-style pairs, and the exact
-values of the secrets the process holds: the secret environment variables and
-every credential ``remember_secret`` was given (the Coinbase key once loaded,
-from whichever source), whole or cut short at the end of the text.
+(``organizations/…/apiKeys/…``), ``secret=…``-style pairs, and the secrets
+the process holds: the secret environment variables and every credential
+``remember_secret`` was given (the Coinbase key once loaded, from whichever
+source), whole or cut short at the end of the text, and a private key's
+material in any piece of 16 characters or more.
 """
 
 from __future__ import annotations
@@ -70,19 +71,48 @@ def _secret_values() -> list[str]:
             unescaped = raw.replace("\\n", "\n")
             if unescaped != raw:
                 values.append(unescaped)
-            # A PEM's body lines, in case one is logged on its own.
-            values.extend(line for line in unescaped.splitlines() if len(line) >= 16 and "-----" not in line)
     return sorted(set(values), key=len, reverse=True)
+
+
+# Key material (a PEM's base64 body, a base64 Ed25519 key) is caught in any piece of WINDOW
+# characters or more, wherever it is cut and however its lines are joined (newlines, "\n", none).
+_WINDOW = 16
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]+(?:(?:\\n|\r?\n)[A-Za-z0-9+/=]+)*")  # lines joined as in a PEM
+_BASE64_BODY = re.compile(r"[A-Za-z0-9+/=]{32,}")
+
+
+def _key_windows(values: list[str]) -> set[str]:
+    windows: set[str] = set()
+    for value in values:
+        body = "".join(line for line in value.replace("\\n", "\n").splitlines() if "-----" not in line)
+        body = "".join(body.split())
+        if _BASE64_BODY.fullmatch(body):
+            windows.update(body[i : i + _WINDOW] for i in range(len(body) - _WINDOW + 1))
+    return windows
+
+
+def _without_key_pieces(text: str, windows: set[str]) -> str:
+    def scrub(match: re.Match[str]) -> str:
+        run = re.sub(r"\\n|\s", "", match.group(0))
+        if any(run[i : i + _WINDOW] in windows for i in range(len(run) - _WINDOW + 1)):
+            return REDACTED
+        return match.group(0)
+
+    return _BASE64_RUN.sub(scrub, text)
 
 
 def redact(text: str) -> str:
     """Scrub secrets out of ``text``; redacting an already redacted text changes nothing."""
-    for value in _secret_values():
+    values = _secret_values()
+    for value in values:
         if value in text:
             text = text.replace(value, REDACTED)
         start = text.rfind(value[:_TAIL_MIN])
         if start != -1 and value.startswith(text[start:]):  # the text ends inside the secret
             text = text[:start] + REDACTED
+    windows = _key_windows(values)
+    if windows:
+        text = _without_key_pieces(text, windows)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

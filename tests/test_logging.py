@@ -191,3 +191,17 @@ def test_ordinary_exchange_texts_are_untouched():
         "lookup of at-12-1767225600-buy failed: Coinbase get order: HTTP 404 NOT_FOUND",
     ):
         assert redact(line) == line
+
+
+def test_any_piece_of_a_loaded_private_key_is_redacted_however_it_is_cut_or_joined(pem):
+    from autotrader.logging import remember_secret
+
+    remember_secret(pem)
+    body_lines = [line for line in pem.splitlines() if "-----" not in line]
+    middle = body_lines[0][30:] + "\n" + body_lines[1][:20]  # across a line break, no BEGIN line
+    escaped = body_lines[0][50:] + "\\n" + body_lines[1]  # as pasted into one environment variable
+    joined = body_lines[1][10:40]  # within one line
+    for piece in (middle, escaped, joined):
+        out = redact(f"could not sign with {piece} (bad key)")
+        assert out == f"could not sign with {REDACTED} (bad key)", piece
+    assert redact("could not sign with the key (bad key)") == "could not sign with the key (bad key)"

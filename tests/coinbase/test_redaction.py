@@ -102,3 +102,46 @@ def test_no_page_admin_screen_or_api_answer_shows_a_piece_of_it(refused, fake_co
         assert _leaks(response.content.decode(), fake_coinbase, coinbase_key.name) == [], url
     overview = client.get("/").content.decode()
     assert "request refused for key [REDACTED]" in overview  # the reason is still shown, minus the secret
+
+
+def _key_pieces(pem: str) -> list[str]:
+    """Every 16-character run of the private key's body, in its plain and escaped forms."""
+    body = "".join(line for line in pem.splitlines() if "-----" not in line)
+    return [body[i : i + 16] for i in range(0, len(body) - 15)]
+
+
+def test_no_part_of_the_private_key_anywhere(refused, fake_coinbase, coinbase_key, coinbase_settings, market):
+    """An error that pastes the key (cut short, escaped or not) is stored, shown and logged without any of it."""
+    import io
+    import logging
+
+    from autotrader.logging import RedactingFormatter
+    from bots.services import bot_pause
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter("%(message)s"))
+    logging.getLogger().addHandler(handler)
+    try:
+        escaped = coinbase_key.pem.replace("\n", "\\n")
+        bot_pause(bot=refused, reason=f"could not sign with {escaped[:150]}", at=market.now())
+        ActivityEvent.objects.create(kind="error", message=f"key was {coinbase_key.pem[40:160]}", at=market.now())
+    finally:
+        logging.getLogger().removeHandler(handler)
+    admin = get_user_model().objects.create_superuser("admin", password="a-long-admin-password")
+    client = Client()
+    client.force_login(admin)
+    texts = {"log": stream.getvalue()}
+    for url in ("/", f"/bots/{refused.pk}/", "/partials/activity/", "/admin/bots/bot/", "/admin/trading/activityevent/",
+                "/api/v1/bots/", "/api/v1/activity", "/health/"):  # fmt: skip
+        texts[url] = client.get(url).content.decode()
+    with connection.cursor() as cursor:
+        from django.apps import apps
+
+        for model in apps.get_models():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(model._meta.db_table)}")
+            texts[model._meta.label] = json.dumps([[str(v) for v in row] for row in cursor.fetchall()])
+    assert "could not sign with" in texts["bots.Bot"]
+    for where, text in texts.items():
+        assert "PRIVATE KEY" not in text, where
+        assert [p for p in _key_pieces(coinbase_key.pem) if p in text] == [], where

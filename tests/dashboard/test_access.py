@@ -225,3 +225,36 @@ def test_the_open_routes_give_nothing_away(demo):
     assert anonymous.get("/healthz").json() == {"status": "ok"}
     assert anonymous.get("/api/v1/no-such-thing").status_code == 404
     assert anonymous.get("/admin/login/").status_code == 200
+
+
+def test_a_forged_or_foreign_csrf_token_is_refused(trader, demo):
+    from trading.services import kill_switch_engaged
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(trader)
+    client.get(reverse("dashboard:overview"))  # the real token is in the cookie now
+    forged = "x" * 64
+    form = {"engaged": "on", "confirm": "on", "csrfmiddlewaretoken": forged}
+    assert client.post(reverse("dashboard:kill_switch_change"), form).status_code == 403
+    stolen = Client(enforce_csrf_checks=True)  # another browser's token is no good here either
+    stolen.get("/admin/login/")
+    form["csrfmiddlewaretoken"] = stolen.cookies["csrftoken"].value
+    assert client.post(reverse("dashboard:kill_switch_change"), form).status_code == 403
+    assert not kill_switch_engaged()
+
+
+def test_a_cross_site_post_over_https_is_refused_even_with_the_token(trader, demo, settings):
+    """Over HTTPS Django also checks where the post came from: a page on another site is refused."""
+    from trading.services import kill_switch_engaged
+
+    settings.ALLOWED_HOSTS = ["bots.example.com"]
+    client = Client(enforce_csrf_checks=True, HTTP_HOST="bots.example.com")
+    client.force_login(trader)
+    page = client.get(reverse("dashboard:kill_switch"), secure=True)
+    token = page.context["csrf_token"]
+    form = {"engaged": "on", "confirm": "on", "csrfmiddlewaretoken": str(token)}
+    url = reverse("dashboard:kill_switch_change")
+    evil = client.post(url, form, secure=True, headers={"Origin": "https://evil.example"})
+    assert evil.status_code == 403 and not kill_switch_engaged()
+    same_site = client.post(url, form, secure=True, headers={"Origin": "https://bots.example.com"})
+    assert same_site.status_code in (200, 204, 302) and kill_switch_engaged()
