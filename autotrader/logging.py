@@ -19,6 +19,7 @@ material in any piece of 16 characters or more.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -81,17 +82,19 @@ _BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]+(?:(?:\\n|\r?\n)[A-Za-z0-9+/=]+)*")  #
 _BASE64_BODY = re.compile(r"[A-Za-z0-9+/=]{32,}")
 
 
-def _key_windows(values: list[str]) -> set[str]:
+@functools.lru_cache(maxsize=8)
+def _key_windows(values: tuple[str, ...]) -> frozenset[str]:
+    """Every WINDOW-long piece of the key material among ``values`` (the same few secrets every call)."""
     windows: set[str] = set()
     for value in values:
         body = "".join(line for line in value.replace("\\n", "\n").splitlines() if "-----" not in line)
         body = "".join(body.split())
         if _BASE64_BODY.fullmatch(body):
             windows.update(body[i : i + _WINDOW] for i in range(len(body) - _WINDOW + 1))
-    return windows
+    return frozenset(windows)
 
 
-def _without_key_pieces(text: str, windows: set[str]) -> str:
+def _without_key_pieces(text: str, windows: frozenset[str]) -> str:
     def scrub(match: re.Match[str]) -> str:
         run = re.sub(r"\\n|\s", "", match.group(0))
         if any(run[i : i + _WINDOW] in windows for i in range(len(run) - _WINDOW + 1)):
@@ -110,7 +113,7 @@ def redact(text: str) -> str:
         start = text.rfind(value[:_TAIL_MIN])
         if start != -1 and value.startswith(text[start:]):  # the text ends inside the secret
             text = text[:start] + REDACTED
-    windows = _key_windows(values)
+    windows = _key_windows(tuple(values))
     if windows:
         text = _without_key_pieces(text, windows)
     for pattern, replacement in _PATTERNS:
