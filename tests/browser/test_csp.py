@@ -34,6 +34,12 @@ def violations(page) -> list[str]:
     return found
 
 
+def _leave(page) -> None:
+    """Stop polling and let the requests in flight finish, so the database is free to be flushed."""
+    page.goto("about:blank")
+    page.wait_for_timeout(1000)
+
+
 def _strict(response) -> str:
     policy = response.headers.get("content-security-policy", "")
     assert "script-src 'self'" in policy, f"no strict policy on {response.url}: {policy!r}"
@@ -52,6 +58,7 @@ def test_dashboard_and_admin_pages_load_under_the_strict_policy(page, live_serve
     expect(page.locator("#chart")).to_have_attribute("data-state", "ready")
     expect(page.locator("#tv-attr-logo")).to_be_visible()  # the chart's attribution, styled by its hashed rules
     page.wait_for_timeout(6000)  # every panel polls once
+    _leave(page)
     assert violations == [], "\n".join(violations)
 
 
@@ -83,6 +90,7 @@ def test_polling_pauses_while_the_tab_is_hidden_and_resumes_when_it_shows(page, 
     )
     page.wait_for_timeout(1000)
     assert any("/partials/bot-cards/" in url for url in polls)  # refreshed at once on showing
+    _leave(page)
 
 
 def test_swagger_ui_loads_and_calls_the_api_under_the_policy(page, live_server, demo, violations):
@@ -123,4 +131,5 @@ def test_xss_payloads_in_names_and_exchange_texts_do_not_run(page, live_server, 
     expect(page.locator("#activity-panel")).to_contain_text("<script>window.__xss=2</script>")
     page.wait_for_timeout(6000)  # and after the panels re-render by polling
     assert page.evaluate("window.__xss") is None
+    _leave(page)
     assert violations == [], "\n".join(violations)  # escaped, so the policy had nothing to block
