@@ -8,9 +8,12 @@ it onto PostgreSQL and Redis with nothing else changed.
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from autotrader.env import (
@@ -56,6 +59,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "django_htmx",
+    "axes",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -67,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,6 +82,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "autotrader.outage.RedisUnavailableMiddleware",
+    # Every view needs an active staff user unless marked login_not_required (autotrader/access.py).
+    "autotrader.access.StaffRequiredMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "autotrader.urls"
@@ -159,6 +169,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username
+# from one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES (0: until an admin
+# unlocks it in the admin or with `manage.py axes_reset`). Attempts and lockouts are in the
+# admin under "Axes". The admin's login page is the dashboard's, and the only place a password
+# is entered (API tokens are not passwords). Keyed on username and address together, so an
+# attacker cannot lock the owner out from elsewhere.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+_lockout_minutes = env_float("LOGIN_LOCKOUT_MINUTES", 15.0, minimum=0.0)
+AXES_COOLOFF_TIME = timedelta(minutes=_lockout_minutes) if _lockout_minutes else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_TEMPLATE = "locked_out.html"
+# Behind a reverse proxy every request comes from the proxy: DJANGO_PROXY_COUNT says how many
+# proxies in front of gunicorn append to X-Forwarded-For, so the caller's own address is found
+# (autotrader.access.client_ip). 0: REMOTE_ADDR as it is.
+DJANGO_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "autotrader.access.client_ip"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -168,6 +201,64 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# A login lasts a working day, not Django's two weeks: after that the dashboard asks again.
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 12 * 3600, minimum=60)
+
+# --- HTTPS (usually behind a TLS-terminating reverse proxy) ---------------------------
+# docs/running-beyond-localhost.md explains each variable. DJANGO_HTTPS says browsers reach the
+# site over HTTPS: cookies are sent over HTTPS only, plain HTTP is redirected (the liveness probe
+# excepted, so a local health check keeps working), and HSTS tells browsers to stay on HTTPS.
+HTTPS = env_bool("DJANGO_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+
+
+def _proxy_ssl_header(raw: str) -> tuple[str, str] | None:
+    """``X-Forwarded-Proto`` (or ``X-Forwarded-Proto: https``) as Django's ("HTTP_X_FORWARDED_PROTO", "https")."""
+    if not raw.strip():
+        return None
+    name, _, value = raw.partition(":")
+    name, value = name.strip(), value.strip() or "https"
+    if not re.fullmatch(r"[A-Za-z0-9-]+", name):
+        raise ImproperlyConfigured(
+            f"DJANGO_SECURE_PROXY_SSL_HEADER must be a header name such as X-Forwarded-Proto, got {raw!r}"
+        )
+    return "HTTP_" + name.upper().replace("-", "_"), value
+
+
+# The header a TLS proxy sets to say the browser used HTTPS. Only set it when the proxy
+# overwrites that header on every request: a client could otherwise claim HTTPS itself.
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(env_str("DJANGO_SECURE_PROXY_SSL_HEADER", ""))
+# W021 asks for HSTS preload, which only the owner of an apex domain can request from the
+# browsers' built-in list and which is hard to undo: left off unless DJANGO_SECURE_HSTS_PRELOAD says so.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------
+# Everything the pages load comes from this host; no inline script, no inline style, no eval
+# (htmx's are switched off in templates/base.html; positions are classes, positions.css).
+# Swagger UI and ReDoc get their own additions, on their two pages only (autotrader/api/urls.py).
+# The one inline style allowed, by its hash: the rules of the attribution logo that the vendored
+# chart library adds at run time (a test checks the hash against static/vendor/lightweight-charts).
+CHART_LOGO_STYLE = "'sha256-3pRED1tOXas1FXFoPb9TGCjmYe9XQsmO9OV23khV2nY='"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, CHART_LOGO_STYLE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- REST API -------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -265,5 +356,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},  # not a line at every start of every command
     },
 }

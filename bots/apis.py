@@ -23,6 +23,7 @@ from autotrader.api.base import (
     ApiView,
     FiniteFloatField,
     MoneyField,
+    RedactedCharField,
     UtcDateTimeField,
     get_object,
     id_parameter,
@@ -169,7 +170,7 @@ class BotOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     product_id = serializers.CharField()
     status = serializers.ChoiceField(choices=Bot.Status.choices)
-    paused_reason = serializers.CharField()
+    paused_reason = RedactedCharField()
     pause_code = serializers.CharField()
     paused_at = UtcDateTimeField(allow_null=True)
     live = serializers.BooleanField()
@@ -191,7 +192,7 @@ class BotOutputSerializer(serializers.Serializer):
     last_evaluated_at = UtcDateTimeField(allow_null=True)
     last_price = MoneyField(allow_null=True)
     last_skip_code = serializers.CharField()
-    last_skip_reason = serializers.CharField()
+    last_skip_reason = RedactedCharField()
     confirmation_action = serializers.CharField()
     confirmation_since = UtcDateTimeField(allow_null=True)
     consecutive_failures = serializers.IntegerField()

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from autotrader.fields import RedactedCharField
 from bots.config import DEFAULT_SIGNAL_CONFIG, BotConfig, ConfigError, bot_config_from_values
 from bots.evaluator import Action, ConfirmationState, Temperature
 from market.fields import ExactDecimalField
@@ -41,7 +42,7 @@ class Bot(models.Model):
     name = models.CharField(max_length=100, unique=True)
     product_id = models.CharField("trading pair", max_length=32, help_text="e.g. BTC-USD")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.STOPPED)
-    paused_reason = models.CharField(max_length=500, blank=True)
+    paused_reason = RedactedCharField(max_length=500, blank=True)  # may quote the exchange
     pause_code = models.CharField(
         max_length=40, blank=True, help_text="Why it paused, as a code (e.g. daily_loss_limit)."
     )
@@ -80,7 +81,7 @@ class Bot(models.Model):
     last_evaluation = models.JSONField(default=dict, blank=True)
     last_price = ExactDecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
     last_skip_code = models.CharField(max_length=40, blank=True)
-    last_skip_reason = models.CharField(max_length=500, blank=True)
+    last_skip_reason = RedactedCharField(max_length=500, blank=True)
     confirmation_action = models.CharField(
         max_length=4, choices=[(a.value, a.value) for a in Action], default=Action.HOLD.value
     )

@@ -39,7 +39,7 @@ def _set_status(
     with transaction.atomic():
         Bot.objects.filter(pk=bot.pk).update(
             status=status,
-            paused_reason=reason[:500],
+            paused_reason=reason,  # redacted, then cut to the column, as it is stored
             pause_code=code,
             paused_at=at if status == Bot.Status.PAUSED else None,
         )

@@ -19,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from autotrader.htmx import HtmxHttpRequest, login_required
+from autotrader.htmx import HtmxHttpRequest
 from bots.forms import BotForm
 from bots.models import Bot
 from bots.selectors import bot_confirmation
@@ -87,7 +87,6 @@ def _orders_context(bot: Bot) -> dict[str, Any]:
 
 
 @require_GET
-@login_required
 def bot_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Page: the bot's state and controls, chart, signal breakdown, confirmations, orders and trades."""
     bot = get_object_or_404(Bot.objects.select_related("position"), pk=pk)
@@ -101,7 +100,6 @@ def bot_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@login_required
 def bot_header_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Partial: price, score, temperature, action, confirmation, position, controls."""
     bot = _bot_or_none(pk)
@@ -109,7 +107,6 @@ def bot_header_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@login_required
 def bot_signals_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Partial: the last evaluation, signal by signal."""
     bot = _bot_or_none(pk)
@@ -117,7 +114,6 @@ def bot_signals_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@login_required
 def bot_confirmations_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Partial: the confirmation history (activity of kind "confirmation")."""
     bot = _bot_or_none(pk)
@@ -125,7 +121,6 @@ def bot_confirmations_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@login_required
 def bot_orders_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Partial: the bot's recent orders and fills."""
     bot = _bot_or_none(pk)
@@ -134,7 +129,6 @@ def bot_orders_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 # --- the bot form ------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
-@login_required
 def bot_new(request: HtmxHttpRequest) -> HttpResponse:
     """Page: create a bot (it starts stopped)."""
     form = BotForm(request.POST or None)
@@ -147,7 +141,6 @@ def bot_new(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def bot_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Page: edit every setting of a bot."""
     bot = get_object_or_404(Bot, pk=pk)
@@ -174,7 +167,6 @@ def _control_response(request: HtmxHttpRequest, bot: Bot, message: str, level: s
 
 
 @require_POST
-@login_required
 def start_bot(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Start the bot; a fresh start also clears its failure count and confirmation."""
     bot = bot_start(bot=get_object_or_404(Bot, pk=pk), at=get_market_data().now())
@@ -182,14 +174,12 @@ def start_bot(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def stop_bot(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     bot = bot_stop(bot=get_object_or_404(Bot, pk=pk), at=get_market_data().now())
     return _control_response(request, bot, f"{bot.name} stopped.")
 
 
 @require_POST
-@login_required
 def evaluate_bot(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Evaluate the bot now and store the result; never trades."""
     bot = get_object_or_404(Bot, pk=pk)
@@ -204,7 +194,6 @@ def evaluate_bot(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def reset_bot_confirmation(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     bot = bot_reset_confirmation(bot=get_object_or_404(Bot, pk=pk), at=get_market_data().now())
     return _control_response(request, bot, f"{bot.name}: confirmation cleared.")

@@ -15,7 +15,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
-from autotrader.htmx import HtmxHttpRequest, login_required
+from autotrader.htmx import HtmxHttpRequest
 from bots.models import Bot
 from bots.signals import REGISTRY, Signal
 from market.cache import MAX_CACHED_CANDLES
@@ -67,7 +67,6 @@ def _markers(bot: Bot, candles: Candles, granularity_seconds: int) -> list[dict[
 
 
 @require_GET
-@login_required
 def bot_chart(request: HtmxHttpRequest, pk: int) -> JsonResponse:
     """JSON: closed candles of the bot's pair and granularity, its MAs, RSI, MACD, thresholds and fills."""
     bot = get_object_or_404(Bot, pk=pk)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
+from autotrader.fields import RedactedCharField, RedactedJSONField
 from market.fields import ExactDecimalField
 from market.types import OrderStatus, Side
 from trading.accounting import unrealised_pnl
@@ -38,8 +39,9 @@ class Order(models.Model):
     filled_size = ExactDecimalField(**MONEY, default=Decimal("0"))
     average_price = ExactDecimalField(**MONEY, null=True, blank=True)
     fees = ExactDecimalField(**MONEY, default=Decimal("0"))
-    reject_reason = models.CharField(max_length=64, blank=True)
-    reject_message = models.CharField(max_length=500, blank=True)
+    # The exchange's words: redacted before they are stored (autotrader/fields.py).
+    reject_reason = RedactedCharField(max_length=64, blank=True)
+    reject_message = RedactedCharField(max_length=500, blank=True)
     reason = models.CharField(max_length=500, blank=True, help_text="Why the bot placed it.")
     score = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(help_text="Market time of the decision.")
@@ -141,8 +143,8 @@ class ActivityEvent(models.Model):
     bot = models.ForeignKey("bots.Bot", on_delete=models.CASCADE, null=True, blank=True, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     level = models.CharField(max_length=10, choices=Level.choices, default=Level.INFO)
-    message = models.CharField(max_length=1000)
-    data = models.JSONField(default=dict, blank=True)
+    message = RedactedCharField(max_length=1000)  # exception and exchange texts end up here
+    data = RedactedJSONField(default=dict, blank=True)
     at = models.DateTimeField(help_text="Market time of the event.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -178,7 +180,7 @@ class Heartbeat(models.Model):
     host = models.CharField(max_length=200)
     pid = models.IntegerField()
     beat_at = models.DateTimeField()
-    info = models.JSONField(default=dict, blank=True)
+    info = RedactedJSONField(default=dict, blank=True)  # holds the error that fails a process
 
     class Meta:
         ordering = ["role", "name"]

@@ -205,7 +205,7 @@ def order_reject(*, order: Order, reason: str, message: str, now: datetime) -> O
     """Record the exchange's refusal on the order; never retried."""
     order.status = OrderStatus.REJECTED.value
     order.reject_reason = reason[:64]
-    order.reject_message = message[:500]
+    order.reject_message = message  # redacted, then cut to the column, as it is stored
     order.save(update_fields=["status", "reject_reason", "reject_message", "updated_at"])
     _order_failed(order, reason, message, now)
     return order

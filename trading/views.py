@@ -16,13 +16,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from autotrader.htmx import HtmxHttpRequest, login_required
+from autotrader.htmx import HtmxHttpRequest
 from autotrader.outage import redis_problem
 from bots.config import BotConfig, bot_config_from_values
 from bots.forms import BotSettingsForm
@@ -58,9 +59,10 @@ ACTIVITY_LIMIT = 40
 LOG_LINES = 200
 
 
+@login_not_required
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness probe: the process answers and the database responds. No data."""
+    """Liveness probe: the process answers and the database responds. No data, so open to all."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -84,14 +86,12 @@ def dashboard_page(request: HttpRequest, template: str, context: dict[str, Any],
 
 
 @require_GET
-@login_required
 def status_bar(request: HtmxHttpRequest) -> HttpResponse:
     """Partial: kill switch banner, live-money warning, market time, runner state."""
     return render(request, "trading/status_bar.html", _status_context())
 
 
 @require_GET
-@login_required
 def activity_panel(request: HtmxHttpRequest) -> HttpResponse:
     """Partial: the newest events, newest first."""
     return render(request, "trading/activity_panel.html", _activity_context())
@@ -112,21 +112,18 @@ def _cards_context() -> dict[str, Any]:
 
 
 @require_GET
-@login_required
 def overview(request: HtmxHttpRequest) -> HttpResponse:
     """Page: the portfolio and one card per bot."""
     return dashboard_page(request, "trading/overview.html", {**_portfolio_context(), **_cards_context()})
 
 
 @require_GET
-@login_required
 def portfolio_panel(request: HtmxHttpRequest) -> HttpResponse:
     """Partial: equity, cash, positions, realised and unrealised P&L."""
     return render(request, "trading/portfolio_summary.html", _portfolio_context())
 
 
 @require_GET
-@login_required
 def bot_cards_panel(request: HtmxHttpRequest) -> HttpResponse:
     """Partial: every bot's card."""
     return render(request, "trading/bot_cards.html", _cards_context())
@@ -153,21 +150,18 @@ def _log_context(request: HttpRequest) -> dict[str, Any]:
 
 
 @require_GET
-@login_required
 def health(request: HtmxHttpRequest) -> HttpResponse:
     """Page: processes, the task queue, market data, the stream, errors, the log."""
     return dashboard_page(request, "trading/health.html", {**_health_context(), **_log_context(request)})
 
 
 @require_GET
-@login_required
 def health_panel(request: HtmxHttpRequest) -> HttpResponse:
     """Partial: everything on the health page but the log."""
     return render(request, "trading/health_panel.html", _health_context())
 
 
 @require_GET
-@login_required
 def log_tail_panel(request: HtmxHttpRequest) -> HttpResponse:
     """Partial: the last lines of one log (runner, worker or web), secrets scrubbed."""
     return render(request, "trading/log_tail.html", _log_context(request))
@@ -175,7 +169,6 @@ def log_tail_panel(request: HtmxHttpRequest) -> HttpResponse:
 
 # --- kill switch -------------------------------------------------------------
 @require_GET
-@login_required
 def kill_switch_confirm(request: HtmxHttpRequest) -> HttpResponse:
     """Page: the confirmation step before the kill switch changes."""
     switch = kill_switch_get()
@@ -184,7 +177,6 @@ def kill_switch_confirm(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def kill_switch_change(request: HtmxHttpRequest) -> HttpResponse:
     """Engage or release the kill switch once the trader has confirmed."""
     form = KillSwitchForm(request.POST)
@@ -226,7 +218,6 @@ METRICS = (
 
 
 @require_GET
-@login_required
 def backtest_list_page(request: HtmxHttpRequest) -> HttpResponse:
     """Page: the dashboard's recent jobs and every stored run, newest first."""
     runs = list(backtest_list()[:RUNS_LIMIT])
@@ -270,7 +261,6 @@ def _chosen_bot(raw: str | None, bots: list[Bot]) -> tuple[Bot, str, int]:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def backtest_new(request: HtmxHttpRequest) -> HttpResponse:
     """Page: backtest a bot, or an edited copy of its settings (the bot itself is not changed)."""
     bots = list(Bot.objects.order_by("name").only("pk", "name", "product_id"))
@@ -311,14 +301,12 @@ def _job_or_404(job_id: str) -> BacktestJob:
 
 
 @require_GET
-@login_required
 def backtest_job(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
     """Page: one queued or running backtest, with its progress."""
     return dashboard_page(request, "trading/backtest_job.html", {"job": _job_or_404(job_id)})
 
 
 @require_GET
-@login_required
 def backtest_job_panel(request: HtmxHttpRequest, job_id: str) -> HttpResponse:
     """Partial: the job's progress; once it has finished, the last answer stops the polling (286)."""
     job = _job_or_404(job_id)
@@ -338,7 +326,6 @@ def _round_trip(trip: dict[str, Any]) -> dict[str, Any]:
 
 
 @require_GET
-@login_required
 def backtest_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Page: a stored run's metrics, its equity against buy-and-hold, drawdown, fills on the price, round trips."""
     run = get_object_or_404(BacktestRun.objects.select_related("bot"), pk=pk)
@@ -354,7 +341,6 @@ def backtest_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@login_required
 def backtest_chart_data(request: HtmxHttpRequest, pk: int) -> JsonResponse:
     """JSON: the run's price with fills, equity, buy-and-hold and drawdown (recomputed if not kept)."""
     run = get_object_or_404(BacktestRun, pk=pk)

@@ -27,7 +27,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from autotrader.api.errors import ErrorSerializer, exception_handler
-from autotrader.logging import redact
+from autotrader.logging import redact, redacted
 
 # Database ids are signed 64-bit integers; a larger one cannot name a row and
 # must not reach the database driver (SQLite raises OverflowError on it).
@@ -259,17 +259,6 @@ def id_parameter(description: str) -> OpenApiParameter:
 def id_filter(**kwargs: Any) -> serializers.IntegerField:
     """A query parameter holding a database id."""
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, **kwargs)
-
-
-def redacted(value: Any) -> Any:
-    """``value`` with every string scrubbed of secrets (keys, JWTs, PEM blocks)."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: redacted(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redacted(v) for v in value]
-    return value
 
 
 class RedactedCharField(serializers.CharField):

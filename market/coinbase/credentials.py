@@ -20,6 +20,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from autotrader.logging import remember_secret
 from market.exchange import PermanentError
 
 PEM_HINT = (
@@ -59,14 +60,20 @@ def load_credentials(*, api_key: str = "", api_secret: str = "", key_file: str =
         )
     if key_file:
         name, secret = _read_key_file(key_file)
-        return Credentials(name, _checked_key(secret, "COINBASE_KEY_FILE's privateKey"))
+        return _remembered(Credentials(name, _checked_key(secret, "COINBASE_KEY_FILE's privateKey")))
     if api_key and not api_secret:
         raise CredentialsError("COINBASE_API_KEY is set but COINBASE_API_SECRET is not; set both")
     if api_secret and not api_key:
         raise CredentialsError("COINBASE_API_SECRET is set but COINBASE_API_KEY is not; set both")
     if not api_key:
         return None
-    return Credentials(api_key, _checked_key(api_secret, "COINBASE_API_SECRET"))
+    return _remembered(Credentials(api_key, _checked_key(api_secret, "COINBASE_API_SECRET")))
+
+
+def _remembered(credentials: Credentials) -> Credentials:
+    """Tell redaction the key's exact name and secret, wherever they came from (a file, settings)."""
+    remember_secret(credentials.key_name, credentials.private_key)
+    return credentials
 
 
 def _read_key_file(path: str) -> tuple[str, str]:

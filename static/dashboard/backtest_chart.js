@@ -70,10 +70,10 @@
     if (legend) {
       var last = function (list) { return list.length ? list[list.length - 1].value : null; };
       legend.innerHTML =
-        '<span><i class="swatch" style="background:' + COLORS.price + '"></i>close ' + fmt(last(data.lines.close), decimals) + "</span>" +
-        '<span><i class="swatch" style="background:' + COLORS.equity + '"></i>strategy ' + fmt(last(data.lines.equity), 2) + "</span>" +
-        '<span><i class="swatch" style="background:' + COLORS.hold + '"></i>buy and hold ' + fmt(last(data.lines.buy_and_hold), 2) + "</span>" +
-        '<span><i class="swatch" style="background:' + COLORS.down + '"></i>drawdown ' + fmt(Math.min.apply(null, data.lines.drawdown.map(function (p) { return p.value; })), 1) + "% max</span>" +
+        '<span><i class="swatch swatch-price"></i>close ' + fmt(last(data.lines.close), decimals) + "</span>" +
+        '<span><i class="swatch swatch-equity"></i>strategy ' + fmt(last(data.lines.equity), 2) + "</span>" +
+        '<span><i class="swatch swatch-hold"></i>buy and hold ' + fmt(last(data.lines.buy_and_hold), 2) + "</span>" +
+        '<span><i class="swatch swatch-drawdown"></i>drawdown ' + fmt(Math.min.apply(null, data.lines.drawdown.map(function (p) { return p.value; })), 1) + "% max</span>" +
         (data.note ? '<span class="down">' + data.note.replace(/</g, "&lt;") + "</span>" : "");
     }
     el.dataset.points = String(data.lines.close.length);

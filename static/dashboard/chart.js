@@ -145,10 +145,10 @@
       '<span>H <b class="' + tone + '">' + fmt(bar.high, d) + "</b></span>" +
       '<span>L <b class="' + tone + '">' + fmt(bar.low, d) + "</b></span>" +
       '<span>C <b class="' + tone + '">' + fmt(bar.close, d) + "</b></span>" +
-      '<span><i class="swatch" style="background:' + COLORS.fast + '"></i>' + labels.fast_ma + " " + fmt(value(this.fast, this.data.lines.fast_ma), d) + "</span>" +
-      '<span><i class="swatch" style="background:' + COLORS.slow + '"></i>' + labels.slow_ma + " " + fmt(value(this.slow, this.data.lines.slow_ma), d) + "</span>" +
-      '<span><i class="swatch" style="background:' + COLORS.rsi + '"></i>' + labels.rsi + " " + fmt(value(this.rsi, this.data.lines.rsi), 1) + "</span>" +
-      '<span><i class="swatch" style="background:' + COLORS.macd + '"></i>' + labels.macd + " " + fmt(value(this.macd, this.data.lines.macd), d) + "</span>";
+      '<span><i class="swatch swatch-fast"></i>' + labels.fast_ma + " " + fmt(value(this.fast, this.data.lines.fast_ma), d) + "</span>" +
+      '<span><i class="swatch swatch-slow"></i>' + labels.slow_ma + " " + fmt(value(this.slow, this.data.lines.slow_ma), d) + "</span>" +
+      '<span><i class="swatch swatch-rsi"></i>' + labels.rsi + " " + fmt(value(this.rsi, this.data.lines.rsi), 1) + "</span>" +
+      '<span><i class="swatch swatch-macd"></i>' + labels.macd + " " + fmt(value(this.macd, this.data.lines.macd), d) + "</span>";
   };
 
   Chart.prototype.load = function () {

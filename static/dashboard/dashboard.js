@@ -1,8 +1,10 @@
 /* autotrader dashboard: the little that htmx does not do.
  *
  * - toasts for the controls' results (HX-Trigger: {"toast": {...}});
- * - a refresh of every live panel as soon as a hidden tab becomes visible
- *   again (polling pauses while it is hidden);
+ * - polling paused while the tab is hidden, and a refresh of every live panel
+ *   as soon as it becomes visible again (here rather than as an hx-trigger
+ *   filter, which htmx would have to eval: the pages' Content-Security-Policy
+ *   allows no eval);
  * - the running total of the enabled signal weights on the bot form;
  * - the log tail kept scrolled to its newest line;
  * - selects that reload their page when changed (the backtest form's bot).
@@ -22,6 +24,12 @@
   }
 
   document.addEventListener("toast", function (event) { showToast(event.detail); });
+
+  // A poll ("every 5s") has no triggering event; controls and refreshes have one.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var config = event.detail && event.detail.requestConfig;
+    if (document.visibilityState === "hidden" && config && !config.triggeringEvent) event.preventDefault();
+  });
 
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible" && window.htmx) {

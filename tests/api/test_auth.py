@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 
@@ -67,6 +70,30 @@ def test_a_wrong_token_is_refused(anon, traded_bot):
     response = anon.get("/api/v1/bots/")
     assert response.status_code == 401
     assert response.json()["message"] == "Invalid token."
+
+
+@pytest.mark.parametrize(("method", "url"), OPERATIONS)
+def test_a_token_of_a_user_who_is_not_staff_gets_403_on_every_operation(api, user, method, url):
+    user.is_staff = False
+    user.save()
+    response = api.generic(method, url, data="{}", content_type="application/json")
+    assert response.status_code == 403, (method, url)
+    assert response.json()["message"] == "You do not have permission to perform this action."
+
+
+def test_a_revoked_or_rotated_token_is_refused(anon, user, traded_bot):
+    from django.core.management import call_command
+
+    old = Token.objects.create(user=user).key
+    call_command("issue_token", "trader", "--rotate", stdout=StringIO())
+    anon.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert anon.get("/api/v1/bots/").status_code == 401
+    new = Token.objects.get(user=user).key
+    anon.credentials(HTTP_AUTHORIZATION=f"Token {new}")
+    assert anon.get("/api/v1/bots/").status_code == 200
+    call_command("issue_token", "trader", "--revoke", stdout=StringIO())
+    response = anon.get("/api/v1/bots/")
+    assert response.status_code == 401 and response.json()["message"] == "Invalid token."
 
 
 def test_an_inactive_user_is_refused(api, user, traded_bot):

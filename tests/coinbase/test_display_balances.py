@@ -25,7 +25,7 @@ def screen(live_market, cb_exchange, settings, monkeypatch) -> Client:
     monkeypatch.setitem(services._exchanges, True, cb_exchange)
     cache.delete_many([services._DISPLAY_KEY, f"{services._DISPLAY_KEY}:lock"])
     client = Client()
-    client.force_login(get_user_model().objects.create_user("watcher", password="a-long-test-password"))
+    client.force_login(get_user_model().objects.create_user("watcher", password="a-long-test-password", is_staff=True))
     yield client
     cache.delete_many([services._DISPLAY_KEY, f"{services._DISPLAY_KEY}:lock"])
 

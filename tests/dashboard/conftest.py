@@ -12,7 +12,7 @@ from bots.models import Bot
 
 @pytest.fixture
 def trader(db):
-    return get_user_model().objects.create_user("trader", password="a-long-test-password")
+    return get_user_model().objects.create_user("trader", password="a-long-test-password", is_staff=True)
 
 
 @pytest.fixture

@@ -42,10 +42,12 @@ def test_durations():
 
 def test_the_score_gauge_fills_from_the_middle_to_the_score():
     buy = score_gauge(0.5, 0.3, -0.3)
-    assert 'class="gauge-fill up" style="left: 50.0%; width: 25.0%"' in buy
-    assert 'class="gauge-tick buy" style="left: 65.0%"' in buy and 'class="gauge-tick sell" style="left: 35.0%"' in buy
+    assert 'class="gauge-fill up at-100 w-50"' in buy  # from 50% (half-percent steps), 25% wide
+    assert 'class="gauge-tick buy at-130"' in buy and 'class="gauge-tick sell at-70"' in buy
+    assert 'class="gauge-marker at-150"' in buy
     sell = score_gauge(-1.0, 0.3, -0.3)
-    assert 'class="gauge-fill down" style="left: 0.0%; width: 50.0%"' in sell
+    assert 'class="gauge-fill down at-0 w-100"' in sell
+    assert "style=" not in buy + sell + score_gauge(0.1, 0.3, -0.3, scale=True)
     assert 'aria-valuenow="-1.000"' in sell
     unknown = score_gauge(None, 0.3, -0.3)
     assert "gauge-marker" not in unknown and "aria-valuenow" not in unknown
@@ -56,6 +58,19 @@ def test_confirmation_progress():
     required = timedelta(minutes=5)
     held = Confirmation(Action.BUY, None, required, timedelta(minutes=2), False)
     assert confirmation_progress(held).endswith("<b>buy</b> 40% · 3m 00s left")
+    assert '<span class="w-80"></span>' in confirmation_progress(held)
     done = Confirmation(Action.SELL, None, required, required, True)
     assert "<b>sell</b> confirmed" in confirmation_progress(done)
     assert "nothing pending" in confirmation_progress(Confirmation(Action.HOLD, None, required, timedelta(0), False))
+
+
+def test_positions_css_holds_a_rule_for_every_position_and_width_class():
+    from pathlib import Path
+
+    from trading.templatetags.dashboard import positions_css
+
+    css = Path(__file__).resolve().parents[2] / "static" / "dashboard" / "positions.css"
+    assert css.read_text() == positions_css(), (
+        "static/dashboard/positions.css is stale: write positions_css() into it again"
+    )
+    assert ".at-137 { left: 68.5%; }" in positions_css() and ".w-200 { width: 100%; }" in positions_css()

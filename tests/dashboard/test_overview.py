@@ -15,7 +15,7 @@ from trading.runner import Runner
 from trading.services import activity_record, kill_switch_set
 
 pytestmark = pytest.mark.django_db
-POLL = "every 5s [document.visibilityState === 'visible']"
+POLL = 'hx-trigger="every 5s, tab-visible from:body'
 
 
 def _tick(market, clock, times: int = 1) -> None:

@@ -18,6 +18,11 @@ Kinds:
   is not the order's), as in coinbase-advanced-py #49.
 - ``fills-lag``: the order's fills stay out of the next ``value`` fill
   listings, as Coinbase's fill list can trail the order's status.
+- ``echo-auth``: the request is refused with a message that names the API key
+  and quotes the request's ``Authorization`` header cut to ``value``
+  characters (160 by default), as a careless error handler would:
+  ``POST /orders`` as a rejection (HTTP 200, ``success: false``), any other
+  route as HTTP 400. ``fake.echoes`` keeps every such message.
 
 ``times`` is how many matching requests the fault hits (``None``: all).
 Routes are ``"<METHOD> <path>"`` below ``/api/v3/brokerage``, ``*`` matching
@@ -31,7 +36,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("status", "delay", "drop", "partial", "reject", "open", "legacy-success", "fills-lag")
+KINDS = ("status", "delay", "drop", "partial", "reject", "open", "legacy-success", "fills-lag", "echo-auth")
 
 
 @dataclass

@@ -174,6 +174,7 @@ class FakeCoinbase:
         self.public_key = public_key
         self.faults = Faults()
         self.log: list[LoggedRequest] = []
+        self.echoes: list[str] = []  # messages of the echo-auth fault, as sent
         self.lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -232,11 +233,37 @@ class FakeCoinbase:
                 entry.auth = self._check_jwt(handler.headers.get("Authorization", ""), method, path)
                 if entry.auth != "ok":
                     return 401, {"error": "UNAUTHENTICATED", "message": "Unauthorized"}
+            if "echo-auth" in faults:
+                return self._echo_auth(handler, method, path, body, faults["echo-auth"])
             try:
                 return 200, getattr(self, f"_{name}")(query=query, body=body or {}, faults=faults, **match.groupdict())
             except ApiError as exc:
                 return exc.status, exc.body()
         return 404, {"error": "NOT_FOUND", "message": "Not Found"}
+
+    def _echo_auth(
+        self, handler: _Handler, method: str, path: str, body: dict[str, Any] | None, cut: int | None
+    ) -> tuple[int, dict[str, Any]]:
+        """A refusal that quotes the request's Authorization header and the key's name."""
+        header = handler.headers.get("Authorization", "")[: cut or 160]
+        message = (
+            f"request refused for key {self.key_name}: "
+            f"headers={{'Authorization': '{header}', 'Content-Type': 'application/json'}}"
+        )
+        with self.lock:
+            self.echoes.append(message)
+        error = {"error": "INVALID_ARGUMENT", "message": message, "error_details": message}
+        if (method, path) == ("POST", "/orders"):
+            return 200, {
+                "success": False,
+                "error_response": {
+                    **error,
+                    "preview_failure_reason": "UNKNOWN_PREVIEW_FAILURE_REASON",
+                    "new_order_failure_reason": "INVALID_ARGUMENT",
+                },
+                "order_configuration": (body or {}).get("order_configuration") or {},
+            }
+        return 400, error
 
     def _check_jwt(self, header: str, method: str, path: str) -> str:
         """The string ok, or why Coinbase would answer 401."""

@@ -136,6 +136,38 @@ def _at(x: float) -> float:
     return round((max(-1.0, min(1.0, x)) + 1) * 50, 2)
 
 
+# Positions and widths are classes, not style attributes, so the pages pass a Content-Security-Policy
+# without 'unsafe-inline' styles: half-percent steps, one rule each in static/dashboard/positions.css
+# (written by positions_css(); a test keeps the file equal to it).
+STEPS = 200
+
+
+def _step(percent: float) -> int:
+    """A percentage (0..100) as the nearest half-percent step (0..200)."""
+    return round(max(0.0, min(100.0, float(percent))) * STEPS / 100)
+
+
+def at_class(percent: float) -> str:
+    """The class that puts an absolutely positioned element ``percent`` from the left."""
+    return f"at-{_step(percent)}"
+
+
+@register.filter
+def width_class(fraction: Any) -> str:
+    """The class that makes a bar ``fraction`` (0..1) of its track wide: 0.4 -> 'w-80'."""
+    d = _decimal(fraction)
+    return f"w-{_step(float(d or 0) * 100)}"
+
+
+def positions_css() -> str:
+    """The rules behind ``at_class`` and ``width_class`` (static/dashboard/positions.css)."""
+    lines = ["/* Written by trading.templatetags.dashboard.positions_css(): half-percent positions and widths. */"]
+    for n in range(STEPS + 1):
+        value = f"{n * 100 / STEPS:g}%"
+        lines.append(f".at-{n} {{ left: {value}; }} .w-{n} {{ width: {value}; }}")
+    return "\n".join(lines) + "\n"
+
+
 @register.simple_tag
 def score_gauge(score: float | None, buy_threshold: float, sell_threshold: float, scale: bool = False) -> SafeString:
     """A -1..+1 bar filled from the middle towards the score, both thresholds marked (and labelled).
@@ -149,10 +181,10 @@ def score_gauge(score: float | None, buy_threshold: float, sell_threshold: float
             '<div class="gauge" role="meter" aria-valuemin="-1" aria-valuemax="1"{}'
             ' title="score from -1 (sell) to +1 (buy); ticks at the sell and buy thresholds">'
             '<div class="gauge-track"></div><div class="gauge-mid"></div>'
-            '<div class="gauge-tick sell" style="left: {}%"></div><div class="gauge-tick buy" style="left: {}%"></div>',
+            '<div class="gauge-tick sell {}"></div><div class="gauge-tick buy {}"></div>',
             format_html(' aria-valuenow="{}"', f"{score:.3f}") if score is not None else "",
-            sell_at,
-            buy_at,
+            at_class(sell_at),
+            at_class(buy_at),
         )
     ]
     if score is not None:
@@ -160,24 +192,23 @@ def score_gauge(score: float | None, buy_threshold: float, sell_threshold: float
         side = "up" if score > 0 else "down" if score < 0 else "flat"
         parts.append(
             format_html(
-                '<div class="gauge-fill {}" style="left: {}%; width: {}%"></div>'
-                '<div class="gauge-marker" style="left: {}%"></div>',
+                '<div class="gauge-fill {} {} {}"></div><div class="gauge-marker {}"></div>',
                 side,
-                low,
-                round(high - low, 2),
-                _at(score),
+                at_class(low),
+                f"w-{_step(high) - _step(low)}",
+                at_class(_at(score)),
             )
         )
     parts.append("</div>")
     if scale:
         parts.append(
             format_html(
-                '<div class="gauge-scale"><span style="left: 0%">-1</span><span style="left: {}%">sell {}</span>'
-                '<span style="left: 50%">0</span><span style="left: {}%">buy +{}</span>'
-                '<span style="left: 100%">+1</span></div>',
-                sell_at,
+                '<div class="gauge-scale"><span class="at-0">-1</span><span class="{}">sell {}</span>'
+                '<span class="at-100">0</span><span class="{}">buy +{}</span>'
+                '<span class="at-200">+1</span></div>',
+                at_class(sell_at),
                 f"{sell_threshold:.2f}",
-                buy_at,
+                at_class(buy_at),
                 f"{buy_threshold:.2f}",
             )
         )
@@ -191,16 +222,13 @@ def confirmation_progress(confirmation: Confirmation) -> SafeString:
     if confirmation.action is Action.HOLD:
         return format_html('<span class="muted">nothing pending · window {}</span>', duration(confirmation.required))
     if confirmation.confirmed:
-        return format_html(
-            '<span class="progress done"><span style="width: 100%"></span></span><b>{}</b> confirmed', action
-        )
-    share = percent(confirmation.progress)
+        return format_html('<span class="progress done"><span class="w-200"></span></span><b>{}</b> confirmed', action)
     return format_html(
-        '<span class="progress {}"><span style="width: {}"></span></span><b>{}</b> {} · {} left',
+        '<span class="progress {}"><span class="{}"></span></span><b>{}</b> {} · {} left',
         action,
-        share,
+        width_class(confirmation.progress),
         action,
-        share,
+        percent(confirmation.progress),
         duration(confirmation.remaining),
     )
 
