@@ -241,7 +241,7 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # --- Content-Security-Policy (django-csp) ----------------------------------------------
 # Everything the pages load comes from this host; no inline script, no inline style, no eval
 # (htmx's are switched off in templates/base.html; positions are classes, positions.css).
-# Swagger UI and ReDoc get their own additions, on their two pages only (autotrader/api/urls.py).
+# Swagger UI runs under it unchanged; ReDoc gets a few additions on its page only (autotrader/api/urls.py).
 # The one inline style allowed, by its hash: the rules of the attribution logo that the vendored
 # chart library adds at run time (a test checks the hash against static/vendor/lightweight-charts).
 CHART_LOGO_STYLE = "'sha256-3pRED1tOXas1FXFoPb9TGCjmYe9XQsmO9OV23khV2nY='"
