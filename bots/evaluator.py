@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -117,7 +117,6 @@ class Evaluation:
     reasons: tuple[str, ...]
     candle_time: datetime | None = None
     close: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def state(self) -> ConfirmationState:

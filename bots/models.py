@@ -12,6 +12,7 @@ from autotrader.fields import RedactedCharField
 from bots.config import DEFAULT_SIGNAL_CONFIG, BotConfig, ConfigError, bot_config_from_values
 from bots.evaluator import Action, ConfirmationState, Temperature
 from market.fields import ExactDecimalField
+from market.selectors import product_exists, products_known
 from market.types import UNRESOLVED_ORDER_STATUSES, Granularity
 
 CONFIG_FIELDS = (
@@ -125,7 +126,6 @@ class Bot(models.Model):
 
     def clean(self) -> None:
         """Validate through bots.config, the one home of bot validation."""
-        from market.selectors import product_exists
 
         errors: dict[str, list[str]] = {}
         try:
@@ -137,7 +137,8 @@ class Bot(models.Model):
                 errors.setdefault(field, []).append(text)
         self.product_id = (self.product_id or "").strip().upper()
         if self.product_id and not product_exists(self.product_id):
-            errors.setdefault("product_id", []).append(f"unknown trading pair {self.product_id!r}")
+            known = "" if products_known() else " (no pairs are known yet: runbots and seed_demo sync them)"
+            errors.setdefault("product_id", []).append(f"unknown trading pair {self.product_id!r}{known}")
         elif self.pk and self.product_id:
             from trading.models import Position
 

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 from django.core.cache import cache
 
 from market.models import Product
-from market.types import Product as ProductSpec
-from market.types import UnknownProduct
 
 if TYPE_CHECKING:
     from market.cache import CachedMarketData
@@ -19,24 +17,16 @@ if TYPE_CHECKING:
 
 
 def product_exists(product_id: str) -> bool:
-    """True when the market lists the pair (products are synced on first use)."""
-    from market.services import products_sync
+    """True when the stored product list has the pair: a database read, never a call to the market.
 
-    if not Product.objects.exists():
-        products_sync()
+    The list is synced by ``runbots`` at start-up and by ``seed_demo``, so that
+    validating a form or an API request never waits on the network.
+    """
     return Product.objects.filter(product_id=product_id).exists()
 
 
-def product_get(product_id: str) -> ProductSpec:
-    row = Product.objects.filter(product_id=product_id).first()
-    if row is None:
-        from market.services import products_sync
-
-        products_sync()
-        row = Product.objects.filter(product_id=product_id).first()
-    if row is None:
-        raise UnknownProduct(product_id)
-    return row.to_spec()
+def products_known() -> bool:
+    return Product.objects.exists()
 
 
 RATE_SAMPLE_KEY = "dashboard:market-data-samples"

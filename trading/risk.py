@@ -137,12 +137,6 @@ def precheck(position: PositionView, balances: Balances, limits: Limits) -> Skip
     return None
 
 
-def buy_budget(score: float, limits: Limits) -> Decimal:
-    """Half of position_size_usd at the buy threshold, all of it at +1 (in billionths, exactly)."""
-    with localcontext(_EXACT):
-        return limits.position_size_usd * rules.buy_fraction_nano(score, limits.buy_threshold) / rules.NANO
-
-
 def decide(
     evaluation: Evaluation, position: PositionView, balances: Balances, limits: Limits, now: datetime
 ) -> OrderIntent | Skip:

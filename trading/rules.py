@@ -285,7 +285,3 @@ def micros(t: datetime | None) -> int:
 def micros_of(delta: timedelta) -> int:
     """A timedelta as integer microseconds; exact."""
     return delta // _MICROSECOND
-
-
-def from_micros(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)

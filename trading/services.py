@@ -375,8 +375,3 @@ def bots_daily_counters(*, bot_ids: list[int], now: datetime) -> dict[int, tuple
     for row in rows:
         counters[row["bot_id"]] = (row["orders"], row["realised"] or Decimal("0"), row["last"])
     return counters
-
-
-def bot_daily_counters(*, bot: Bot, now: datetime) -> tuple[int, Decimal, datetime | None]:
-    """Trades today, realised P&L today and the last trade time of one bot."""
-    return bots_daily_counters(bot_ids=[bot.pk], now=now)[bot.pk]

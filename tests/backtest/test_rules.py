@@ -104,7 +104,9 @@ def test_confirmation_in_microseconds_equals_the_datetime_confirmation(action, h
         600 * 1_000_000,
     )
     assert (c.elapsed, c.confirmed, note is not None) == (timedelta(microseconds=elapsed), confirmed, restarted)
-    assert c.since == (None if since_us == rules.NO_TIME else rules.from_micros(since_us))
+    assert c.since == (
+        None if since_us == rules.NO_TIME else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=since_us)
+    )
 
 
 def test_the_budget_is_half_at_the_threshold_and_all_at_plus_one():

@@ -184,3 +184,20 @@ def test_pair_cannot_change_while_a_position_is_held(make_bot, market, wallet):
     with pytest.raises(ValidationError) as info:
         bot.full_clean()
     assert "sell it before changing the pair" in info.value.message_dict["product_id"][0]
+
+
+@pytest.mark.django_db
+def test_validating_a_bot_never_calls_the_market(monkeypatch):
+    """Products come from the database; with none stored, the error says how they get there."""
+    from market import services
+    from market.models import Product
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("validation reached for the market")
+
+    monkeypatch.setattr(services, "products_sync", no_network)
+    monkeypatch.setattr(services, "get_market_data", no_network)
+    Product.objects.all().delete()
+    with pytest.raises(ValidationError) as raised:
+        Bot(name="x", product_id="BTC-USD").full_clean()
+    assert "no pairs are known yet" in str(raised.value.message_dict["product_id"])

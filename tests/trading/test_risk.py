@@ -10,7 +10,7 @@ import pytest
 
 from bots.evaluator import Action, Confirmation, Evaluation, Temperature
 from market.types import Product, Side
-from trading.risk import Balances, Limits, OrderIntent, PositionView, Skip, SkipCode, buy_budget, decide, precheck
+from trading.risk import Balances, Limits, OrderIntent, PositionView, Skip, SkipCode, decide, precheck
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BTC = Product(
@@ -53,7 +53,8 @@ def test_confirmed_buy_becomes_an_intent():
 
 @pytest.mark.parametrize(("score", "budget"), [(0.3, "50"), (1.0, "100"), (0.65, "75")])
 def test_buy_budget_scales_with_strength(score, budget):
-    assert buy_budget(score, LIMITS) == Decimal(budget)
+    decision = decide(ev(score=score), FLAT, RICH, LIMITS, NOW)
+    assert isinstance(decision, OrderIntent) and decision.quote_size == Decimal(budget)
 
 
 def test_unconfirmed_signal_waits():
