@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from bots.models import Bot
 from bots.services import bot_reset_confirmation, bot_start, bot_stop
-from market.services import get_market_data
+from market.services import get_market_data, trading_mode_for
 from trading.engine import bot_evaluate_now
 
 
@@ -78,9 +78,8 @@ class BotAdmin(admin.ModelAdmin):
 
     @admin.display(description="mode")
     def mode(self, bot: Bot) -> str:
-        from django.conf import settings
 
-        live = bot.live and settings.TRADING_MODE == "live"
+        live = trading_mode_for(live=bot.live) == "live"
         return format_html('<b class="bot-mode {}">{}</b>', "live" if live else "paper", "LIVE" if live else "paper")
 
     @admin.display(description="score", ordering="last_score")

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -42,7 +41,7 @@ from bots.selectors import (
 )
 from bots.services import bot_create, bot_delete, bot_start, bot_stop, bot_update
 from bots.signals import REGISTRY
-from market.services import get_market_data
+from market.services import get_market_data, trading_mode_for
 from market.types import Granularity, UnknownProduct
 from trading.engine import bot_evaluate_now
 
@@ -200,7 +199,7 @@ class BotOutputSerializer(serializers.Serializer):
     updated_at = UtcDateTimeField()
 
     def get_mode(self, bot: Bot) -> str:
-        return "live" if bot.live and settings.TRADING_MODE == "live" else "paper"
+        return trading_mode_for(live=bot.live)
 
 
 class BotFilterSerializer(serializers.Serializer):

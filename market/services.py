@@ -20,7 +20,7 @@ from market.cache import CachedMarketData
 from market.clock import OffsetClock, ScaledClock
 from market.exchange import Exchange, MarketData
 from market.models import Product, SimulatedMarketState
-from market.types import Balance
+from market.types import Balance, order_mode
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -160,7 +160,7 @@ def get_exchange(*, live: bool = False) -> Exchange:
 
 def trading_mode_for(*, live: bool) -> str:
     """``live`` when a bot's live switch is on and TRADING_MODE=live allows it, else ``paper``."""
-    return "live" if live and settings.TRADING_MODE == "live" else "paper"
+    return order_mode(live_switch=live, trading_mode=settings.TRADING_MODE)
 
 
 def _build_exchange(mode: str) -> Exchange:
@@ -182,9 +182,10 @@ _exchanges: dict[str, Exchange] = {}
 
 def exchange_for(bot) -> Exchange:
     """The exchange a bot's next order goes to (its ``live`` switch and TRADING_MODE decide)."""
-    if bot.live and settings.TRADING_MODE == "live":
+    mode = trading_mode_for(live=bool(bot.live))
+    if mode == "live":
         refuse_live_on_simulated_prices()
-    return shared_exchange(mode=trading_mode_for(live=bool(bot.live)))
+    return shared_exchange(mode=mode)
 
 
 def exchange_for_mode(mode: str) -> Exchange:

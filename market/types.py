@@ -239,6 +239,14 @@ class OrderStatus(enum.StrEnum):
         return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.FAILED)
 
 
+def order_mode(*, live_switch: bool, trading_mode: str) -> str:
+    """``live`` when a bot's orders are real money (its switch on and TRADING_MODE=live), else ``paper``.
+
+    The one home of that rule: the exchange chooser, the API, the admin and the cards ask it.
+    """
+    return "live" if live_switch and trading_mode == "live" else "paper"
+
+
 # Orders whose final outcome is not known yet: looked up every tick; their bot waits for them.
 UNRESOLVED_ORDER_STATUSES = tuple(s.value for s in OrderStatus if not s.is_final)
 

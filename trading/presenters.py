@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString
 
 from bots.models import Bot
 from bots.selectors import confirmation_at
+from market.types import order_mode
 from trading.models import ActivityEvent
 from trading.selectors import BotCard
 from trading.templatetags.dashboard import (
@@ -96,7 +97,7 @@ def _card_view(card: BotCard, trading_mode: str, script_prefix: str) -> BotCardV
         status_label=Bot.Status(card.status).label,
         paused_reason=card.paused_reason,
         running=running,
-        live=card.live and trading_mode == "live",
+        live=order_mode(live_switch=card.live, trading_mode=trading_mode) == "live",
         paper_note="live switch on, but TRADING_MODE=paper" if card.live else "paper trading",
         price=price(card.last_price),
         temperature=card.last_temperature,
