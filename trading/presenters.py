@@ -18,9 +18,7 @@ from django.utils.safestring import SafeString
 from bots.models import Bot
 from bots.selectors import confirmation_at
 from market.types import order_mode
-from trading.models import ActivityEvent
-from trading.selectors import BotCard
-from trading.templatetags.dashboard import (
+from trading.formatting import (
     clock,
     confirmation_progress,
     price,
@@ -31,6 +29,8 @@ from trading.templatetags.dashboard import (
     temperature_emoji,
     tone,
 )
+from trading.models import ActivityEvent
+from trading.selectors import BotCard
 
 
 @dataclass(frozen=True)
