@@ -1,6 +1,6 @@
 """Settings for autotrader, all read from the environment.
 
-Every variable is listed in the README. The embedded defaults run one person's
+Every variable is listed in docs/configuration.md. The embedded defaults run one person's
 system on one machine: SQLite, the database cache, django-q2's ORM broker,
 paper trading on the simulated market. ``DATABASE_URL`` and ``REDIS_URL`` move
 it onto PostgreSQL and Redis with nothing else changed.
@@ -287,8 +287,8 @@ SPECTACULAR_SETTINGS = {
 TRADING_MODE = env_choice("TRADING_MODE", "paper", ("paper", "live"))
 MARKET_DATA = env_choice("MARKET_DATA", "simulated", ("simulated", "coinbase"))
 EVALUATION_INTERVAL_SECONDS = env_float("EVALUATION_INTERVAL_SECONDS", 10.0, minimum=0.1)
-# inline: the ticker evaluates every bot itself; queue: it enqueues one task per
-# bot and qcluster workers (on any hosts) evaluate them.
+# inline: the ticker evaluates every bot itself; queue: it enqueues tasks of
+# EVALUATION_BATCH_SIZE bots and qcluster workers (on any hosts) evaluate them.
 EVALUATION_DISPATCH = env_choice("EVALUATION_DISPATCH", "inline", ("inline", "queue"))
 # Bots per evaluation task in queue mode: one task reads its bots' rows at once.
 EVALUATION_BATCH_SIZE = env_int("EVALUATION_BATCH_SIZE", 25, minimum=1)

@@ -7,7 +7,7 @@ values and the backtester's compiled loop calls them on fixed-point integers.
 This module turns their verdict into an ``OrderIntent`` or a ``Skip`` whose
 reason the activity feed shows.
 
-Sizing rule (documented in the README): a buy spends between half and all of
+Sizing rule (documented in docs/how-a-bot-decides.md): a buy spends between half and all of
 ``position_size_usd``, linear in how far the score is past the buy threshold
 (half at the threshold, all of it at +1), capped by the room left under
 ``max_position_usd`` at the current price and by the free quote balance.

@@ -2,7 +2,7 @@
 
 ``run(config, BacktestData(candles, product, granularity, settings))`` returns
 a ``BacktestResult``; ``trading.backtest.sweep`` runs grids of configs on all
-cores; ``manage.py backtest`` is the command line. README.md ("Backtesting")
+cores; ``manage.py backtest`` is the command line. docs/backtesting.md
 describes what it does and how it stays identical to live trading.
 """
 
