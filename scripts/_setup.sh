@@ -1,6 +1,9 @@
 # Sourced by start.sh and test.sh: make a fresh clone runnable.
-# Creates .venv, installs the pinned requirements when they change, and
-# writes a random Django secret key to data/secret_key on first run.
+# Creates .venv, installs the pinned requirements file named as the first
+# argument when it (or a file it includes with -r) changes, and writes a
+# random Django secret key to data/secret_key on first run.
+#   start.sh: source _setup.sh requirements.txt      (what the running system needs)
+#   test.sh:  source _setup.sh requirements-dev.txt  (that and the test and lint tools)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,13 +28,20 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 
-stamp=.venv/.requirements.sha256
-want="$(sha256sum requirements.txt | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "Installing pinned requirements into .venv"
+# One stamp per requirements file (.venv/.requirements.sha256, .venv/.requirements-dev.sha256):
+# the hash of the file and of the files it includes with -r. Installing a file stamps the files
+# it includes too, so start.sh after test.sh installs nothing (a venv with the test tools runs).
+requirements="${1:?_setup.sh: name the requirements file to install}"
+req_includes() { sed -n 's/^-r[[:space:]]*//p' "$1"; }
+req_hash() { { cat "$1"; req_includes "$1" | while read -r inc; do cat "$inc"; done; } | sha256sum | cut -d' ' -f1; }
+req_stamp() { echo ".venv/.$(basename "$1" .txt).sha256"; }
+if [ "$(cat "$(req_stamp "$requirements")" 2>/dev/null || true)" != "$(req_hash "$requirements")" ]; then
+  echo "Installing pinned $requirements into .venv"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-  echo "$want" > "$stamp"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  for f in "$requirements" $(req_includes "$requirements"); do
+    req_hash "$f" > "$(req_stamp "$f")"
+  done
 fi
 
 mkdir -p "${DATA_DIR:-data}" "${LOG_DIR:-logs}"

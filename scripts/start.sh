@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Set up (venv, requirements, database, admin login, demo) and start the web
+# Set up (venv, the runtime requirements, database, admin login, demo) and start the web
 # server, the django-q2 workers and the bot runner in the background, each in
 # its own session and process group (setsid), so that stop.sh can end it with
 # every process it started, even one it left behind when it died.
 # Logs go to $LOG_DIR (logs/), pid files to $DATA_DIR (data/);
 # scripts/stop.sh stops them; scripts/status.sh shows them.
-source "$(dirname "$0")/_setup.sh"
+source "$(dirname "$0")/_setup.sh" requirements.txt
 PIDS="${DATA_DIR:-data}"
 LOGS="${LOG_DIR:-logs}"
 mkdir -p "$PIDS" "$LOGS"
