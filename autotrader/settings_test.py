@@ -20,3 +20,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405 - whitenoise warns when it is missing
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not Django's shared in-memory database: the live server's request threads then get
+    # connections of their own. On one shared connection, two threads deadlock as soon as one runs a
+    # Python callback of the connection (the exact-decimal collation or sum) while the other holds
+    # the GIL in a sqlite3 call waiting for the connection's mutex.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}  # noqa: F405
