@@ -68,6 +68,13 @@ class BotAdmin(admin.ModelAdmin):
         ("State", {"classes": ("collapse",), "fields": readonly_fields}),
     )
 
+    def save_model(self, request, obj: Bot, form, change: bool) -> None:
+        """Write only what the form changed: the runner may have paused the bot meanwhile."""
+        if not change:
+            obj.save()
+        elif form.changed_data:
+            obj.save(update_fields=[*form.changed_data, "updated_at"])
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Bot]:
         return super().get_queryset(request).select_related("position")
 

@@ -147,15 +147,41 @@ class Bot(models.Model):
                 errors.setdefault("product_id", []).append(
                     f"the bot holds {held.base_size.normalize()} on {held.product_id}; sell it before changing the pair"
                 )
-        if self.pk and not self.live and getattr(self, "_loaded_live", False):
-            pending = self.orders.filter(mode="live", status__in=UNRESOLVED_ORDER_STATUSES).first()
+        if self.pk:
+            self._clean_against_orders(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _clean_against_orders(self, errors: dict[str, list[str]]) -> None:
+        """What the bot's orders and holdings forbid changing now (its fills must land where they were made)."""
+        unresolved = self.orders.filter(status__in=UNRESOLVED_ORDER_STATUSES)
+        other_pair = unresolved.exclude(product_id=self.product_id).first()
+        if other_pair is not None:
+            errors.setdefault("product_id", []).append(
+                f"order {other_pair.client_order_id} on {other_pair.product_id} is {other_pair.status}: "
+                "change the pair once its outcome is known"
+            )
+        if self.live == bool(getattr(self, "_loaded_live", False)):
+            return
+        if not self.live:
+            pending = unresolved.filter(mode="live").first()
             if pending is not None:
                 errors.setdefault("live", []).append(
                     f"live order {pending.client_order_id} is {pending.status}: the bot stays live until "
                     "its outcome is known (it is looked up on Coinbase every tick)"
                 )
-        if errors:
-            raise ValidationError(errors)
+                return
+        held = self.position_held()
+        if held is not None:
+            errors.setdefault("live", []).append(
+                f"the bot holds {held.base_size.normalize()} {held.product_id}; sell it before switching "
+                "between paper and live (a position bought on paper is not coins on Coinbase, and the reverse)"
+            )
+
+    def position_held(self):
+        """The bot's open position, or None (a reverse read: bots does not import trading)."""
+        position = getattr(self, "position", None) if self.pk else None
+        return position if position is not None and position.base_size > 0 else None
 
     @property
     def config(self) -> BotConfig:

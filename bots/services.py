@@ -26,10 +26,16 @@ def bot_create(**fields: Any) -> Bot:
 
 
 def bot_update(*, bot: Bot, **fields: Any) -> Bot:
+    """Change the given settings; only their columns are written.
+
+    The runner writes the bot's live state (status, pause, scores) meanwhile: a
+    whole-row save of the copy read at the start of a request would undo a
+    pause made in between.
+    """
     for name, value in fields.items():
         setattr(bot, name, value)
     bot.full_clean()
-    bot.save()
+    bot.save(update_fields=[*fields, "updated_at"])
     return bot
 
 

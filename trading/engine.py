@@ -24,7 +24,7 @@ from bots.services import bot_pause
 from market.exchange import Exchange, MarketData, TemporaryError
 from market.types import Product
 from trading.live import live_check
-from trading.models import ActivityEvent, Order, Position
+from trading.models import ActivityEvent, Order, Position, Tranche
 from trading.risk import Balances, Limits, OrderIntent, PositionView, Skip, SkipCode, decide, precheck
 from trading.services import (
     UNRESOLVED_STATUSES,
@@ -40,6 +40,7 @@ Kind = ActivityEvent.Kind
 # A skip code outside the risk gate's (like the pause codes "order_failures" and
 # "live_preflight"): the exchange did not answer, so the bot could not decide.
 EXCHANGE_UNAVAILABLE = "exchange_unavailable"
+MODE_MISMATCH = "mode_mismatch"
 
 
 @dataclass
@@ -56,6 +57,8 @@ class TickContext:
     positions: dict[int, Position]
     counters: dict[int, tuple[int, Decimal, datetime | None]]
     in_flight: dict[int, Order]
+    # The modes (paper, live) of the orders whose fills are still held, per bot.
+    holding_modes: dict[int, set[str]] = field(default_factory=dict)
     _balances: dict[int, dict] = field(default_factory=dict)
 
     @classmethod
@@ -63,7 +66,14 @@ class TickContext:
         in_flight: dict[int, Order] = {}
         for order in Order.objects.filter(bot_id__in=bot_ids, status__in=UNRESOLVED_STATUSES).order_by("-created_at"):
             in_flight[order.bot_id] = order  # the oldest wins: ordered newest first
+        holding_modes: dict[int, set[str]] = {}
+        held = Tranche.objects.filter(position__bot_id__in=bot_ids).values_list(
+            "position__bot_id", "trade__order__mode"
+        )
+        for bot_id, mode in held.distinct():
+            holding_modes.setdefault(bot_id, set()).add(mode)
         return cls(
+            holding_modes=holding_modes,
             kill_switch=kill_switch_engaged(),
             positions={p.bot_id: p for p in Position.objects.filter(bot_id__in=bot_ids)},
             counters=bots_daily_counters(bot_ids=bot_ids, now=now),
@@ -196,6 +206,18 @@ def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime, conte
         checked = live_check(bot=bot, exchange=exchange, market=market, now=now)
         if not checked.ok:
             return TickResult(bot.pk, "skipped", checked.message)
+    mode = Order.Mode.LIVE if exchange.capabilities.live_money else Order.Mode.PAPER
+    foreign = context.holding_modes.get(bot.pk, set()) - {mode}
+    if foreign:
+        # Bought on paper and now trading live (or the reverse, after a restart with another
+        # TRADING_MODE): a sell would sell coins the bot never bought there.
+        reason = (
+            f"holds a position bought on {'/'.join(sorted(foreign))} but its orders now go to {mode}: "
+            f"sell it where it was bought (switch back), or close it by hand"
+        )
+        _note_skip(bot, MODE_MISMATCH, reason, now, level=ActivityEvent.Level.WARNING)
+        bot_pause(bot=bot, reason=reason, at=now, code=MODE_MISMATCH)
+        return TickResult(bot.pk, "skipped", reason)
     wallet = context.balances(exchange)
     zero = Decimal("0")
     balances = Balances(
@@ -257,11 +279,10 @@ def _execute(
             now=now,
             score=evaluation.score,
         )
-    except OrderRefused:
-        # The kill switch was engaged between the decision and the order row.
-        skip = Skip(SkipCode.KILL_SWITCH, "kill switch is on: no new orders")
-        _record_skip(bot, skip, now)
-        return TickResult(bot.pk, "skipped", skip.reason)
+    except OrderRefused as refused:
+        # Something changed between the decision and the order row (the kill switch, the bot, another order).
+        _note_skip(bot, refused.code, refused.reason, now)
+        return TickResult(bot.pk, "skipped", refused.reason)
     return TickResult(bot.pk, "ordered", f"{order.side} {order.status}")
 
 

@@ -142,12 +142,39 @@ def order_submit(
     now: datetime,
     score: float | None = None,
 ) -> Order:
-    """Place one order for one decision, exactly once."""
+    """Place one order for one decision, exactly once.
+
+    The row is written under a lock on the bot's row, after checking again what
+    the decision was made on: the kill switch, that the bot still runs (and is
+    still live, for a live order), and that no other order of the bot is
+    unresolved or came from a later decision (a task of an earlier tick that
+    reaches the bot late decided on rows read before that order).
+    """
     mode = Order.Mode.LIVE if exchange.capabilities.live_money else Order.Mode.PAPER
     try:
         with transaction.atomic():
+            existing = Order.objects.filter(decision_key=decision_key).first()
+            if existing is not None:
+                return existing  # this decision already has its order (a duplicate task delivery)
             if kill_switch_engaged():
-                raise OrderRefused("kill switch is on")
+                raise OrderRefused("kill switch is on: no new orders", code="kill_switch")
+            row = Bot.objects.select_for_update().filter(pk=bot.pk).values("status", "live").first()
+            if row is None or row["status"] != Bot.Status.RUNNING:
+                raise OrderRefused(f"{bot.name} is no longer running: no new orders", code="not_running")
+            if mode == Order.Mode.LIVE and not row["live"]:
+                raise OrderRefused(f"{bot.name} was switched to paper: no live order", code="not_running")
+            other = (
+                Order.objects.filter(bot_id=bot.pk)
+                .filter(Q(status__in=UNRESOLVED_STATUSES) | Q(created_at__gte=now))
+                .order_by("-created_at")
+                .first()
+            )
+            if other is not None:
+                raise OrderRefused(
+                    f"order {other.client_order_id} ({other.status}) came first: this decision was made "
+                    "on rows read before it",
+                    code="order_in_flight",
+                )
             order = Order.objects.create(
                 bot=bot,
                 client_order_id=f"at-{uuid.uuid4().hex}",
@@ -198,7 +225,12 @@ def order_submit(
 
 
 class OrderRefused(Exception):
-    """An order stopped before it was written (the kill switch)."""
+    """An order stopped before it was written: the kill switch, or the decision is out of date."""
+
+    def __init__(self, reason: str, *, code: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
 
 
 def order_reject(*, order: Order, reason: str, message: str, now: datetime) -> Order:

@@ -174,13 +174,32 @@ def test_a_live_bot_paused_by_the_checks_is_checked_again_when_started(
 def test_switching_a_running_bot_to_live_runs_the_checks(live_settings, live_bot, live_market, fake_coinbase):
     from bots.services import bot_update
 
-    bot = live_bot(score=1.0, position_size_usd=Decimal("20"))
-    assert [r.outcome for r in runner(live_market).tick().results] == ["ordered"]  # checked, then traded
-    set_hold(bot)
+    bot = live_bot(score=0.0, position_size_usd=Decimal("20"))
+    assert [r.outcome for r in runner(live_market).tick().results] == ["skipped"]  # holds, after the checks
+    assert Bot.objects.get(pk=bot.pk).live_checked_at is not None
     bot_update(bot=Bot.objects.get(pk=bot.pk), live=False)
     fake_coinbase.state.permissions["can_trade"] = False
     Bot.objects.filter(pk=bot.pk).update(signal_config={"fixed": {"enabled": True, "weight": 1.0, "score": 1.0}})
     bot_update(bot=Bot.objects.get(pk=bot.pk), live=True)  # back to live while running: checked again
     assert [r.outcome for r in runner(live_market).tick().results] == ["skipped"]
     assert Bot.objects.get(pk=bot.pk).status == Bot.Status.PAUSED
-    assert len(fake_coinbase.order_posts()) == 1
+    assert fake_coinbase.order_posts() == []
+
+
+def test_a_paper_position_is_never_sold_on_coinbase(live_settings, live_bot, live_market, fake_coinbase):
+    """Bought on paper, then TRADING_MODE=live with the bot's switch on: the sell would sell the owner's coins."""
+    from market.paper import paper_deposit
+
+    paper_deposit("USD", Decimal("1000"))
+    fake_coinbase.state.available["BTC"] = Decimal("1")  # the owner's own coins, not the bot's
+    live_settings.TRADING_MODE = "paper"
+    bot = live_bot(score=1.0)  # switched to live, but the system trades on paper
+    assert [r.outcome for r in runner(live_market).tick().results] == ["ordered"]
+    assert Order.objects.get().mode == "paper"
+    live_settings.TRADING_MODE = "live"  # a restart in live mode
+    Bot.objects.filter(pk=bot.pk).update(signal_config={"fixed": {"enabled": True, "weight": 1.0, "score": -1.0}})
+    [result] = runner(live_market).tick().results
+    assert result.outcome == "skipped" and "bought on paper" in result.detail
+    assert fake_coinbase.order_posts() == []
+    bot.refresh_from_db()
+    assert bot.status == Bot.Status.PAUSED and bot.pause_code == "mode_mismatch"

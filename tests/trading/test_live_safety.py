@@ -199,3 +199,54 @@ def test_paper_orders_of_a_bot_now_live_are_reconciled_on_paper(make_bot, market
         return exchange_for_mode(mode)
 
     assert reconcile(exchange_for_mode=chooser, now=market.now()) == []
+
+
+@pytest.mark.django_db
+def test_a_bot_holding_a_position_cannot_switch_between_paper_and_live(make_bot, market, wallet):
+    from trading.engine import bot_tick
+
+    bot = make_bot(score=1.0)
+    bot_tick(bot.pk, market=market, exchange_for=lambda b: wallet, now=market.now(), owner="t")
+    assert Position.objects.get(bot=bot).base_size > 0
+    with pytest.raises(ValidationError) as raised:
+        bot_update(bot=Bot.objects.get(pk=bot.pk), live=True)
+    assert "sell it before switching between paper and live" in str(raised.value.message_dict["live"])
+
+
+@pytest.mark.django_db
+def test_the_pair_cannot_change_while_an_order_is_unresolved(make_bot, market):
+    bot, order = live_bot_with_order(make_bot, market, "UNKNOWN")
+    with pytest.raises(ValidationError) as raised:
+        bot_update(bot=bot, product_id="ETH-USD")
+    assert order.client_order_id in str(raised.value.message_dict["product_id"])
+
+
+@pytest.mark.django_db
+def test_a_late_task_of_an_earlier_tick_places_nothing(make_bot, market, wallet, clock):
+    """Queue mode: tick T's task reaches the bot after tick T+1's task bought; its rows are stale."""
+    from datetime import timedelta
+
+    from trading.engine import TickContext, bot_tick
+
+    bot = make_bot(score=1.0, position_size_usd=Decimal("100"), max_position_usd=Decimal("100"))
+    t1 = market.now()
+    stale = TickContext.load(bot_ids=[bot.pk], now=t1)
+    clock.advance(timedelta(seconds=10))
+    assert bot_tick(bot.pk, market=market, exchange_for=lambda b: wallet, now=market.now(), owner="B").outcome == (
+        "ordered"
+    )
+    late = bot_tick(bot.pk, market=market, exchange_for=lambda b: wallet, now=t1, owner="A", context=stale)
+    assert late.outcome == "skipped" and "came first" in late.detail
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_saving_settings_does_not_undo_a_pause_made_meanwhile(make_bot, market):
+    from bots.services import bot_pause
+
+    bot = make_bot(score=0.0)
+    form_copy = Bot.objects.get(pk=bot.pk)  # what a request read before the runner paused the bot
+    bot_pause(bot=Bot.objects.get(pk=bot.pk), reason="3 failed orders in a row", at=market.now(), code="order_failures")
+    bot_update(bot=form_copy, cooldown_minutes=15)
+    bot.refresh_from_db()
+    assert (bot.status, bot.pause_code, bot.cooldown_minutes) == (Bot.Status.PAUSED, "order_failures", 15)
