@@ -69,3 +69,14 @@ def test_a_page_that_needs_redis_answers_503_redis_unavailable_not_500(browser, 
     response = browser.get(reverse("dashboard:backtest_job", args=["some-job"]))  # jobs live in the cache
     assert response.status_code == 503
     assert "Redis unavailable" in response.content.decode()
+
+
+def test_the_api_kill_switch_works_with_redis_down(browser, redis_down):
+    """The write throttle counts in Redis; an outage must not stop the brakes."""
+    from trading.services import kill_switch_engaged
+
+    response = browser.post(
+        "/api/v1/kill-switch", {"engaged": True, "reason": "panic"}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert kill_switch_engaged()

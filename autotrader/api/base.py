@@ -6,6 +6,7 @@ API's behaviour is read in one place rather than spread over REST_FRAMEWORK.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -28,6 +29,9 @@ from rest_framework.views import APIView
 
 from autotrader.api.errors import ErrorSerializer, exception_handler
 from autotrader.logging import redact, redacted
+from autotrader.outage import is_redis_outage, redis_unavailable_message
+
+log = logging.getLogger(__name__)
 
 # Database ids are signed 64-bit integers; a larger one cannot name a row and
 # must not reach the database driver (SQLite raises OverflowError on it).
@@ -45,9 +49,16 @@ class WriteThrottle(UserRateThrottle):
     rate = "60/minute"
 
     def allow_request(self, request: Request, view: APIView) -> bool:
+        """Counted in the cache; with Redis down the write goes through (the kill switch and stop must work)."""
         if request.method in SAFE_METHODS:
             return True
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except Exception as exc:
+            if not is_redis_outage(exc):
+                raise
+            log.warning("write throttle skipped: %s", redis_unavailable_message(exc))
+            return True
 
 
 class StrictJSONParser(JSONParser):

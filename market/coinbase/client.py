@@ -20,6 +20,7 @@ from typing import Any
 import requests
 from coinbase.rest import RESTClient
 
+from autotrader.logging import redact
 from market.coinbase.credentials import Credentials
 from market.exchange import (
     ExchangeError,
@@ -192,7 +193,7 @@ def translate(exc: BaseException, *, what: str, timeout: float | None = None) ->
         return PermanentError(text)
     if isinstance(exc, ValueError):  # a body that is not JSON, e.g. a proxy's error page
         return TemporaryError(f"Coinbase {what}: unreadable answer ({type(exc).__name__})")
-    return PermanentError(f"Coinbase {what}: {type(exc).__name__}: {exc}")
+    return PermanentError(redact(f"Coinbase {what}: {type(exc).__name__}: {exc}"))
 
 
 def _status(exc: BaseException) -> int | None:
@@ -209,12 +210,14 @@ def _error_body(exc: BaseException) -> tuple[str, str]:
     except ValueError:
         data = None
     if isinstance(data, dict):
-        code = str(data.get("error") or "")
-        message = str(data.get("message") or data.get("error_details") or "")
+        # Redacted here, where the exchange's words enter: an error that quotes the request's
+        # Authorization header must not reach a log, a command's output or a row.
+        code = redact(str(data.get("error") or ""))
+        message = redact(str(data.get("message") or data.get("error_details") or ""))
         return code, message[:BODY_EXCERPT]
     if text.startswith("<"):
         return "", ""  # an HTML error page says nothing the status does not
-    return "", text[:BODY_EXCERPT]
+    return "", redact(text)[:BODY_EXCERPT]
 
 
 def _plain(response: Any) -> dict[str, Any]:

@@ -145,3 +145,22 @@ def test_no_part_of_the_private_key_anywhere(refused, fake_coinbase, coinbase_ke
     for where, text in texts.items():
         assert "PRIVATE KEY" not in text, where
         assert [p for p in _key_pieces(coinbase_key.pem) if p in text] == [], where
+
+
+def test_an_exchange_error_is_redacted_where_it_enters(coinbase_key):
+    """The error text itself, before any log, row or command output sees it."""
+    import requests
+
+    from market.coinbase.client import translate
+
+    response = requests.Response()
+    response.status_code = 401
+    response._content = json.dumps(
+        {
+            "error": "UNAUTHORIZED",
+            "message": f"bad header Authorization: Bearer eyJhbGciOiJFUzI1NiIsImtpZCI6 {coinbase_key.name}",
+        }
+    ).encode()
+    error = translate(requests.HTTPError(response=response), what="key permissions")
+    assert "eyJhbGci" not in str(error) and coinbase_key.name not in str(error)
+    assert "HTTP 401" in str(error)
