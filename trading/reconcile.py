@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bots.models import Bot
 from market.exchange import Exchange, ExchangeError
-from market.types import ExchangeOrder
+from market.types import UNRESOLVED_ORDER_STATUSES, ExchangeOrder
 from trading.accounting import replay
 from trading.models import Order, Position, Trade
 from trading.services import _fill_record, activity_record, order_apply, position_rebuild
@@ -27,7 +27,7 @@ from trading.services import _fill_record, activity_record, order_apply, positio
 @dataclass(frozen=True)
 class Discrepancy:
     bot: str
-    kind: str  # missing_fill | unknown_trade | status | missing_order | position
+    kind: str  # missing_fill | unknown_trade | status | missing_order | unresolved | position
     detail: str
     fixed: bool = False
 
@@ -64,7 +64,17 @@ def reconcile(
         theirs_order = remote[order.pk]
         ours = set(order.trades.values_list("trade_id", flat=True))
         if theirs_order is None:
-            if ours:
+            if order.status in UNRESOLVED_ORDER_STATUSES:
+                found.append(
+                    Discrepancy(
+                        order.bot.name,
+                        "unresolved",
+                        f"{order.mode} order {order.client_order_id} is {order.status} here and unknown to the "
+                        "exchange (the runner looks it up every tick and fails it after five minutes)",
+                        False,
+                    )
+                )
+            elif ours:
                 found.append(
                     Discrepancy(
                         order.bot.name,

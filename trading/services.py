@@ -97,7 +97,12 @@ def _fill_record(trade: Trade, quote_currency: str) -> FillRecord:
 
 @transaction.atomic
 def position_rebuild(*, bot: Bot, quote_currency: str = "USD") -> Position:
-    """Recompute the bot's Position, Tranches and per-trade P&L from its trades."""
+    """Recompute the bot's Position, Tranches and per-trade P&L from its trades.
+
+    The bot's row is locked before the trades are read: two orders of one bot
+    applied at once would otherwise each miss the other's fill.
+    """
+    list(Bot.objects.select_for_update().filter(pk=bot.pk).values_list("pk"))
     state = PositionState()
     trades = list(Trade.objects.filter(bot=bot).order_by("executed_at", "id"))
     for trade in trades:
@@ -358,6 +363,7 @@ def orders_resolve_unresolved(*, exchange_for_mode: Callable[[str], Exchange], n
         except ExchangeError as exc:  # a live order and no credentials to ask with
             _order_unreachable(order, exc, now)
             continue
+        _unreachable_reported.discard(order.pk)  # a later outage of it is news again
         order_resolve(order=order, exchange=exchange, now=now)
         count += 1
     return count

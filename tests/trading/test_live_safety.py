@@ -250,3 +250,23 @@ def test_saving_settings_does_not_undo_a_pause_made_meanwhile(make_bot, market):
     bot_update(bot=form_copy, cooldown_minutes=15)
     bot.refresh_from_db()
     assert (bot.status, bot.pause_code, bot.cooldown_minutes) == (Bot.Status.PAUSED, "order_failures", 15)
+
+
+@pytest.mark.django_db
+def test_reconcile_reports_an_unresolved_order_the_exchange_does_not_know(make_bot, market, wallet):
+    from trading.reconcile import reconcile
+
+    bot = make_bot(score=0.0)
+    Order.objects.create(
+        bot=bot,
+        client_order_id="at-lost",
+        decision_key="lost:1",
+        mode="paper",
+        product_id=bot.product_id,
+        side="BUY",
+        quote_size=Decimal("10"),
+        status="UNKNOWN",
+        created_at=market.now(),
+    )
+    [found] = reconcile(exchange_for_mode=lambda mode: wallet, now=market.now())
+    assert (found.kind, found.fixed) == ("unresolved", False) and "at-lost" in found.detail
