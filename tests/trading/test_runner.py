@@ -117,11 +117,11 @@ def test_ensure_admin_uses_the_environment(db, monkeypatch, capsys):
     from django.contrib.auth import get_user_model
 
     monkeypatch.setenv("ADMIN_USER", "boss")
-    monkeypatch.setenv("ADMIN_PASSWORD", "s3cret-pass")
+    monkeypatch.setenv("ADMIN_PASSWORD", "s3cret-pass-phrase")
     call_command("ensure_admin")
     user = get_user_model().objects.get(username="boss")
-    assert user.is_superuser and user.check_password("s3cret-pass")
-    assert "s3cret-pass" not in capsys.readouterr().out
+    assert user.is_superuser and user.check_password("s3cret-pass-phrase")
+    assert "s3cret-pass-phrase" not in capsys.readouterr().out
     call_command("ensure_admin")
     assert get_user_model().objects.count() == 1
 
@@ -213,3 +213,15 @@ def test_a_batch_reports_each_bots_outcome(make_bot, market, wallet):
     assert evaluate_bots([buyer.pk, idle.pk], at) == {buyer.pk: "ordered", idle.pk: "skipped"}
     evaluate_bots([buyer.pk, idle.pk], at)  # a duplicate delivery of the same batch
     assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize("weak", ["password1234", "short-pw", "123456789012"])
+def test_ensure_admin_refuses_a_weak_admin_password(db, monkeypatch, weak):
+    from django.contrib.auth import get_user_model
+    from django.core.management import CommandError
+
+    monkeypatch.setenv("ADMIN_USER", "boss")
+    monkeypatch.setenv("ADMIN_PASSWORD", weak)
+    with pytest.raises(CommandError, match="ADMIN_PASSWORD is refused"):
+        call_command("ensure_admin")
+    assert not get_user_model().objects.exists()

@@ -6,7 +6,9 @@ import os
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -22,6 +24,11 @@ class Command(BaseCommand):
         generated = not password
         if generated:
             password = secrets.token_urlsafe(12)
+        else:
+            try:  # the login that can switch bots to live money: no common or short password
+                validate_password(password, user_model(username=username))
+            except ValidationError as exc:
+                raise CommandError(f"ADMIN_PASSWORD is refused: {' '.join(exc.messages)}") from None
         user_model.objects.create_superuser(username=username, email="", password=password)
         if generated:
             self.stdout.write(self.style.WARNING(f"created admin user {username!r} with password: {password}"))
