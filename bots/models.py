@@ -140,10 +140,8 @@ class Bot(models.Model):
             known = "" if products_known() else " (no pairs are known yet: runbots and seed_demo sync them)"
             errors.setdefault("product_id", []).append(f"unknown trading pair {self.product_id!r}{known}")
         elif self.pk and self.product_id:
-            from trading.models import Position
-
-            held = Position.objects.filter(bot_id=self.pk, base_size__gt=0).exclude(product_id=self.product_id).first()
-            if held is not None:
+            held = self.position_held()
+            if held is not None and held.product_id != self.product_id:
                 errors.setdefault("product_id", []).append(
                     f"the bot holds {held.base_size.normalize()} on {held.product_id}; sell it before changing the pair"
                 )

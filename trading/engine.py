@@ -22,12 +22,11 @@ from bots.evaluator import Action, Evaluation, evaluate
 from bots.models import Bot
 from bots.services import bot_pause
 from market.exchange import Exchange, MarketData, TemporaryError
-from market.types import Product
+from market.types import UNRESOLVED_ORDER_STATUSES, Product
 from trading.live import live_check
 from trading.models import ActivityEvent, Order, Position, Tranche
 from trading.risk import Balances, Limits, OrderIntent, PositionView, Skip, SkipCode, decide, precheck
 from trading.services import (
-    UNRESOLVED_STATUSES,
     OrderRefused,
     activity_record,
     bots_daily_counters,
@@ -64,7 +63,9 @@ class TickContext:
     @classmethod
     def load(cls, *, bot_ids: list[int], now: datetime) -> TickContext:
         in_flight: dict[int, Order] = {}
-        for order in Order.objects.filter(bot_id__in=bot_ids, status__in=UNRESOLVED_STATUSES).order_by("-created_at"):
+        for order in Order.objects.filter(bot_id__in=bot_ids, status__in=UNRESOLVED_ORDER_STATUSES).order_by(
+            "-created_at"
+        ):
             in_flight[order.bot_id] = order  # the oldest wins: ordered newest first
         holding_modes: dict[int, set[str]] = {}
         held = Tranche.objects.filter(position__bot_id__in=bot_ids).values_list(

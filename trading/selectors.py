@@ -15,10 +15,10 @@ from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from bots.models import Bot
-from market.types import Balance
+from market.types import UNRESOLVED_ORDER_STATUSES, Balance
 from trading.accounting import unrealised_pnl
 from trading.models import ActivityEvent, BacktestRun, Heartbeat, KillSwitch, Lease, Order, Position, Trade
-from trading.services import UNRESOLVED_STATUSES, day_start
+from trading.services import day_start
 from trading.workers import queue_stuck
 
 ZERO = Decimal("0")
@@ -183,7 +183,7 @@ def health_snapshot() -> HealthSnapshot:
     lease = Lease.objects.filter(name=TICKER_LEASE).first()
     holder = lease.owner if lease and lease.owner and lease.until and lease.until > now else None
     errors = list(ActivityEvent.objects.filter(level=ActivityEvent.Level.ERROR).select_related("bot")[:20])
-    unresolved = Order.objects.filter(status__in=UNRESOLVED_STATUSES).count()
+    unresolved = Order.objects.filter(status__in=UNRESOLVED_ORDER_STATUSES).count()
     return HealthSnapshot(processes, holder, KillSwitch.objects.filter(pk=1).first(), errors, unresolved)
 
 

@@ -35,7 +35,6 @@ Level = ActivityEvent.Level
 # An order the exchange has never heard of this long after it was written
 # never reached it (the process died between the commit and the call).
 UNKNOWN_ORDER_GIVE_UP = timedelta(minutes=5)
-UNRESOLVED_STATUSES = UNRESOLVED_ORDER_STATUSES
 
 
 def activity_record(
@@ -170,7 +169,7 @@ def order_submit(
                 raise OrderRefused(f"{bot.name} was switched to paper: no live order", code="not_running")
             other = (
                 Order.objects.filter(bot_id=bot.pk)
-                .filter(Q(status__in=UNRESOLVED_STATUSES) | Q(created_at__gte=now))
+                .filter(Q(status__in=UNRESOLVED_ORDER_STATUSES) | Q(created_at__gte=now))
                 .order_by("-created_at")
                 .first()
             )
@@ -357,7 +356,7 @@ def orders_resolve_unresolved(*, exchange_for_mode: Callable[[str], Exchange], n
     order is asked of Coinbase even if its bot or the process is on paper now.
     """
     count = 0
-    for order in Order.objects.filter(status__in=UNRESOLVED_STATUSES).select_related("bot"):
+    for order in Order.objects.filter(status__in=UNRESOLVED_ORDER_STATUSES).select_related("bot"):
         try:
             exchange = exchange_for_mode(order.mode)
         except ExchangeError as exc:  # a live order and no credentials to ask with
@@ -379,7 +378,7 @@ def _order_unreachable(order: Order, exc: Exception, now: datetime) -> None:
         f"{exc}. It stays unresolved and the bot places no new order until it is"
     )
     if order.pk in _unreachable_reported:
-        log.error("%s", redact(message))
+        log.error("%s", message)  # the log formatter redacts
         return
     _unreachable_reported.add(order.pk)
     activity_record(

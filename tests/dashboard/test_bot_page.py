@@ -13,9 +13,9 @@ from django.urls import reverse
 from bots.models import Bot
 from bots.signals import REGISTRY
 from market.paper import PaperExchange
+from trading.formatting import signed
 from trading.models import ActivityEvent, Order, Trade
 from trading.runner import Runner
-from trading.templatetags.dashboard import signed
 
 pytestmark = pytest.mark.django_db
 

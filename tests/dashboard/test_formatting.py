@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from bots.evaluator import Action, Confirmation
-from trading.templatetags.dashboard import (
+from trading.formatting import (
     confirmation_progress,
     duration,
     money,
@@ -67,7 +67,7 @@ def test_confirmation_progress():
 def test_positions_css_holds_a_rule_for_every_position_and_width_class():
     from pathlib import Path
 
-    from trading.templatetags.dashboard import positions_css
+    from trading.formatting import positions_css
 
     css = Path(__file__).resolve().parents[2] / "static" / "dashboard" / "positions.css"
     assert css.read_text() == positions_css(), (

@@ -33,19 +33,23 @@ ROOT = Path(__file__).resolve().parents[2]
 MESSAGE = live_market_problem("live", "simulated")
 
 
+def order_row(bot: Bot, market, client_order_id: str, **fields) -> Order:
+    """An order row as order_submit writes it (a 50 USD buy on the bot's pair), with ``fields`` changed."""
+    values = {
+        "decision_key": f"{bot.pk}:{client_order_id}",
+        "mode": "paper",
+        "product_id": bot.product_id,
+        "side": "BUY",
+        "quote_size": Decimal("50"),
+        "created_at": market.now(),
+        **fields,
+    }
+    return Order.objects.create(bot=bot, client_order_id=client_order_id, **values)
+
+
 def live_bot_with_order(make_bot, market, status: str) -> tuple[Bot, Order]:
     bot = make_bot(score=0.0, live=True, name="Live One")
-    order = Order.objects.create(
-        bot=bot,
-        client_order_id="at-unresolved-1",
-        decision_key=f"{bot.pk}:x",
-        mode="live",
-        product_id=bot.product_id,
-        side="BUY",
-        quote_size=Decimal("50"),
-        status=status,
-        created_at=market.now(),
-    )
+    order = order_row(bot, market, "at-unresolved-1", mode="live", status=status)
     return Bot.objects.get(pk=bot.pk), order
 
 
@@ -152,16 +156,8 @@ def test_reconcile_fix_counts_what_it_repaired_and_exits_1_on_what_it_could_not(
     Position.objects.filter(bot=bot).update(base_size=Decimal("5"))  # repairable from the trades
     ghost = make_bot(score=0.0, name="ghost")
     order = Order.objects.get()
-    Order.objects.create(  # fills here, unknown to the exchange: a person must look
-        bot=ghost,
-        client_order_id="at-ghost",
-        decision_key="ghost:1",
-        mode="paper",
-        product_id=order.product_id,
-        side="BUY",
-        status="FILLED",
-        created_at=market.now(),
-    ).trades.create(
+    # Fills here, unknown to the exchange: a person must look.
+    order_row(ghost, market, "at-ghost", product_id=order.product_id, status="FILLED").trades.create(
         bot=ghost,
         trade_id="ghost-fill",
         product_id=order.product_id,
@@ -257,16 +253,6 @@ def test_reconcile_reports_an_unresolved_order_the_exchange_does_not_know(make_b
     from trading.reconcile import reconcile
 
     bot = make_bot(score=0.0)
-    Order.objects.create(
-        bot=bot,
-        client_order_id="at-lost",
-        decision_key="lost:1",
-        mode="paper",
-        product_id=bot.product_id,
-        side="BUY",
-        quote_size=Decimal("10"),
-        status="UNKNOWN",
-        created_at=market.now(),
-    )
+    order_row(bot, market, "at-lost", status="UNKNOWN")
     [found] = reconcile(exchange_for_mode=lambda mode: wallet, now=market.now())
     assert (found.kind, found.fixed) == ("unresolved", False) and "at-lost" in found.detail

@@ -6,7 +6,6 @@ from django import template
 from django.utils.safestring import SafeString
 
 from trading import formatting
-from trading.formatting import *  # noqa: F403 - the names tests and templates know from here
 from trading.fragments import activity_rows_html, bot_cards_html
 
 register = template.Library()

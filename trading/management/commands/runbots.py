@@ -8,7 +8,6 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from autotrader.logging import redact
 from market.services import exchange_for, get_market_data, products_sync
 from trading.live import live_preflight
 from trading.runner import Runner
@@ -29,7 +28,7 @@ class Command(BaseCommand):
         housekeeping_schedule()
         for result in live_preflight(exchange_for=exchange_for, market=market, now=market.now()):
             style = self.style.WARNING if result.ok else self.style.ERROR
-            self.stdout.write(style(redact(f"{result.bot.name}: {result.message}")))  # exchange words
+            self.stdout.write(style(f"{result.bot.name}: {result.message}"))
         runner = Runner(market=market, exchange_for=exchange_for, dispatch=settings.EVALUATION_DISPATCH)
         mode = settings.TRADING_MODE.upper()
         self.stdout.write(
