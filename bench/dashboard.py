@@ -113,9 +113,8 @@ def _tick() -> None:
 
 
 def add_events(count: int) -> None:
-    from bots.models import Bot
+    from bots.models import ActivityEvent, Bot
     from market.services import get_market_data
-    from trading.models import ActivityEvent
 
     bots = list(Bot.objects.all())
     now = get_market_data().now()

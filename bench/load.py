@@ -379,7 +379,8 @@ def analyse(
 ) -> bool:
     from django.db.models import Count
 
-    from trading.models import ActivityEvent, Order
+    from bots.models import ActivityEvent
+    from trading.models import Order
 
     ticks = read_rows(records / "ticks.csv")
     tasks = [row for p in records.glob("tasks-*.csv") for row in read_rows(p)]

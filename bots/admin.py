@@ -7,7 +7,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from bots.models import Bot
+from autotrader.admin import ReadOnlyAdmin
+from bots.models import ActivityEvent, Bot
 from bots.services import bot_reset_confirmation, bot_start, bot_stop
 from market.services import get_market_data, trading_mode_for
 from trading.engine import bot_evaluate_now
@@ -156,3 +157,11 @@ class BotAdmin(admin.ModelAdmin):
         for bot in queryset:
             bot_reset_confirmation(bot=bot, at=now)
         self.message_user(request, f"Reset the confirmation of {queryset.count()} bot(s).")
+
+
+@admin.register(ActivityEvent)
+class ActivityEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "kind", "level", "bot", "message")
+    list_filter = ("kind", "level")
+    search_fields = ("message",)
+    list_select_related = ("bot",)

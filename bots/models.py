@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from autotrader.fields import RedactedCharField
+from autotrader.fields import RedactedCharField, RedactedJSONField
 from bots.config import DEFAULT_SIGNAL_CONFIG, BotConfig, ConfigError, bot_config_from_values
 from bots.evaluator import Action, ConfirmationState, Temperature
 from market.fields import ExactDecimalField
@@ -192,3 +192,39 @@ class Bot(models.Model):
     @property
     def temperature(self) -> Temperature | None:
         return Temperature(self.last_temperature) if self.last_temperature else None
+
+
+class ActivityEvent(models.Model):
+    """Everything that happened, for the activity feed: newest first."""
+
+    class Kind(models.TextChoices):
+        DECISION = "decision", "Decision"
+        SKIP = "skip", "Skip"
+        ORDER = "order", "Order"
+        FILL = "fill", "Fill"
+        ERROR = "error", "Error"
+        STATE = "state", "State change"
+        BREAKER = "breaker", "Breaker"
+        CONFIRMATION = "confirmation", "Confirmation"
+        SYSTEM = "system", "System"
+
+    class Level(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    bot = models.ForeignKey("Bot", on_delete=models.CASCADE, null=True, blank=True, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.INFO)
+    message = RedactedCharField(max_length=1000)  # exception and exchange texts end up here
+    data = RedactedJSONField(default=dict, blank=True)
+    at = models.DateTimeField(help_text="Market time of the event.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "trading_activityevent"  # created by the trading app before it moved here
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["-at", "-id"]), models.Index(fields=["bot", "-at"])]
+
+    def __str__(self) -> str:
+        return f"[{self.kind}] {self.message}"

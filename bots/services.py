@@ -1,7 +1,8 @@
-"""Writes of the bots app: create, update, start, stop, pause, reset, delete."""
+"""Writes of the bots app: the activity feed, create, update, start, stop, pause, reset, delete, evaluate now."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -9,12 +10,27 @@ from django.db import transaction
 from django.db.models import ProtectedError
 
 from autotrader.exceptions import Conflict
+from autotrader.logging import redact
 from bots.evaluator import Action
-from bots.models import Bot
-from trading.models import ActivityEvent
-from trading.services import activity_record
+from bots.models import ActivityEvent, Bot
 
+log = logging.getLogger(__name__)
 Kind = ActivityEvent.Kind
+Level = ActivityEvent.Level
+
+
+def activity_record(
+    *,
+    kind: str,
+    message: str,
+    at: datetime,
+    bot: Bot | None = None,
+    level: str = Level.INFO,
+    data: dict[str, Any] | None = None,
+) -> ActivityEvent:
+    message = redact(message)  # exception texts end up here: never store a secret
+    log.log({"info": logging.INFO, "warning": logging.WARNING}.get(level, logging.ERROR), "%s: %s", kind, message)
+    return ActivityEvent.objects.create(bot=bot, kind=kind, level=level, message=message[:1000], data=data or {}, at=at)
 
 
 def bot_create(**fields: Any) -> Bot:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from market.models import PaperBalance, PaperOrder, Product
+from autotrader.admin import ReadOnlyAdmin
+from market.models import Heartbeat, PaperBalance, PaperOrder, Product
 
 
 @admin.register(Product)
@@ -42,3 +43,8 @@ class PaperOrderAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ("name", "role", "host", "pid", "beat_at")

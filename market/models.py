@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import models
 
+from autotrader.fields import RedactedJSONField
 from market.fields import ExactDecimalField
 from market.types import Product as ProductSpec
 
@@ -150,3 +151,21 @@ class Candle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} {self.granularity} {self.time:%Y-%m-%d %H:%M}"
+
+
+class Heartbeat(models.Model):
+    """A process's last sign of life (ticker, worker, market stream)."""
+
+    name = models.CharField(max_length=200, unique=True, help_text="role@host:pid")
+    role = models.CharField(max_length=20)
+    host = models.CharField(max_length=200)
+    pid = models.IntegerField()
+    beat_at = models.DateTimeField()
+    info = RedactedJSONField(default=dict, blank=True)  # holds the error that fails a process
+
+    class Meta:
+        db_table = "trading_heartbeat"  # created by the trading app before it moved here
+        ordering = ["role", "name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -47,7 +47,7 @@ def stream_set_enabled(*, enabled: bool, at: datetime | None = None) -> StreamCo
 
 def stream_status() -> dict[str, Any]:
     """The stream as the API and the health page show it."""
-    from trading.models import Heartbeat
+    from market.models import Heartbeat
 
     control = stream_control()
     beat = Heartbeat.objects.filter(role=STREAM_ROLE).order_by("-beat_at").first()
@@ -194,7 +194,7 @@ class StreamRunner:
         self.backoff = 1.0
 
     def beat(self) -> None:
-        from trading.runner import heartbeat
+        from market.processes import heartbeat
 
         heartbeat(STREAM_ROLE, self.state.as_info())
 

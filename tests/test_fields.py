@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from autotrader.logging import REDACTED
-from bots.models import Bot
-from trading.models import ActivityEvent, Heartbeat
+from bots.models import ActivityEvent, Bot
+from market.models import Heartbeat
 
 pytestmark = pytest.mark.django_db
 AT = datetime(2026, 1, 1, tzinfo=UTC)

@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from market.cache import CachedMarketData
+from market.processes import heartbeat
 from tests.system.harness import free_port
-from trading.runner import heartbeat
 
 pytestmark = pytest.mark.django_db
 

@@ -5,22 +5,10 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from autotrader.admin import ReadOnlyAdmin
 from market.services import get_market_data
-from trading.models import ActivityEvent, BacktestRun, Heartbeat, KillSwitch, Order, Position, Trade, Tranche
+from trading.models import BacktestRun, KillSwitch, Order, Position, Trade, Tranche
 from trading.services import kill_switch_set
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the engine only: nobody edits history by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Order)
@@ -77,19 +65,6 @@ class PositionAdmin(ReadOnlyAdmin):
     )
     inlines = (TrancheInline,)
     list_select_related = ("bot",)
-
-
-@admin.register(ActivityEvent)
-class ActivityEventAdmin(ReadOnlyAdmin):
-    list_display = ("at", "kind", "level", "bot", "message")
-    list_filter = ("kind", "level")
-    search_fields = ("message",)
-    list_select_related = ("bot",)
-
-
-@admin.register(Heartbeat)
-class HeartbeatAdmin(ReadOnlyAdmin):
-    list_display = ("name", "role", "host", "pid", "beat_at")
 
 
 @admin.register(KillSwitch)

@@ -32,11 +32,12 @@ from autotrader.api.base import (
     validated_query,
 )
 from autotrader.outage import redis_problem
+from bots.models import ActivityEvent
 from market.apis import StreamSerializer
 from market.services import get_exchange, get_market_data
 from market.stream import stream_status
 from market.types import OrderStatus, Side
-from trading.models import ActivityEvent, Order
+from trading.models import Order
 from trading.selectors import (
     activity_list,
     backtest_list,

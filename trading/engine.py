@@ -19,20 +19,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bots.evaluator import Action, Evaluation, evaluate
-from bots.models import Bot
-from bots.services import bot_pause
+from bots.models import ActivityEvent, Bot
+from bots.services import activity_record, bot_pause
 from market.exchange import Exchange, MarketData, TemporaryError
 from market.types import UNRESOLVED_ORDER_STATUSES, Product
 from trading.live import live_check
-from trading.models import ActivityEvent, Order, Position, Tranche
+from trading.models import Order, Position, Tranche
 from trading.risk import Balances, Limits, OrderIntent, PositionView, Skip, SkipCode, decide, precheck
-from trading.services import (
-    OrderRefused,
-    activity_record,
-    bots_daily_counters,
-    kill_switch_engaged,
-    order_submit,
-)
+from trading.services import OrderRefused, bots_daily_counters, kill_switch_engaged, order_submit
 
 log = logging.getLogger(__name__)
 Kind = ActivityEvent.Kind

@@ -17,10 +17,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from bots.models import Bot
-from bots.services import bot_pause
+from bots.services import activity_record, bot_pause
 from market.exchange import Exchange, ExchangeError, MarketData, TemporaryError
 from market.types import UnknownProduct
-from trading.services import activity_record
 
 log = logging.getLogger(__name__)
 PREFLIGHT = "live_preflight"

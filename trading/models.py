@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
-from autotrader.fields import RedactedCharField, RedactedJSONField
+from autotrader.fields import RedactedCharField
 from market.fields import ExactDecimalField
 from market.types import OrderStatus, Side
 from trading.accounting import unrealised_pnl
@@ -121,41 +121,6 @@ class Tranche(models.Model):
         return f"{self.size} @ {self.entry_price}"
 
 
-class ActivityEvent(models.Model):
-    """Everything that happened, for the activity feed: newest first."""
-
-    class Kind(models.TextChoices):
-        DECISION = "decision", "Decision"
-        SKIP = "skip", "Skip"
-        ORDER = "order", "Order"
-        FILL = "fill", "Fill"
-        ERROR = "error", "Error"
-        STATE = "state", "State change"
-        BREAKER = "breaker", "Breaker"
-        CONFIRMATION = "confirmation", "Confirmation"
-        SYSTEM = "system", "System"
-
-    class Level(models.TextChoices):
-        INFO = "info", "Info"
-        WARNING = "warning", "Warning"
-        ERROR = "error", "Error"
-
-    bot = models.ForeignKey("bots.Bot", on_delete=models.CASCADE, null=True, blank=True, related_name="events")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    level = models.CharField(max_length=10, choices=Level.choices, default=Level.INFO)
-    message = RedactedCharField(max_length=1000)  # exception and exchange texts end up here
-    data = RedactedJSONField(default=dict, blank=True)
-    at = models.DateTimeField(help_text="Market time of the event.")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["-at", "-id"]), models.Index(fields=["bot", "-at"])]
-
-    def __str__(self) -> str:
-        return f"[{self.kind}] {self.message}"
-
-
 class KillSwitch(models.Model):
     """The global stop: while engaged, no bot places a new order (one row, pk=1)."""
 
@@ -170,23 +135,6 @@ class KillSwitch(models.Model):
 
     def __str__(self) -> str:
         return "ENGAGED" if self.engaged else "off"
-
-
-class Heartbeat(models.Model):
-    """A process's last sign of life (ticker, worker, market stream)."""
-
-    name = models.CharField(max_length=200, unique=True, help_text="role@host:pid")
-    role = models.CharField(max_length=20)
-    host = models.CharField(max_length=200)
-    pid = models.IntegerField()
-    beat_at = models.DateTimeField()
-    info = RedactedJSONField(default=dict, blank=True)  # holds the error that fails a process
-
-    class Meta:
-        ordering = ["role", "name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Lease(models.Model):

@@ -15,7 +15,7 @@ from functools import lru_cache
 from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString
 
-from bots.models import Bot
+from bots.models import ActivityEvent, Bot
 from bots.selectors import confirmation_at
 from market.types import order_mode
 from trading.formatting import (
@@ -29,7 +29,6 @@ from trading.formatting import (
     temperature_emoji,
     tone,
 )
-from trading.models import ActivityEvent
 from trading.selectors import BotCard
 
 

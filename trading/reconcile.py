@@ -17,11 +17,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bots.models import Bot
+from bots.services import activity_record
 from market.exchange import Exchange, ExchangeError
 from market.types import UNRESOLVED_ORDER_STATUSES, ExchangeOrder
 from trading.accounting import replay
 from trading.models import Order, Position, Trade
-from trading.services import _fill_record, activity_record, order_apply, position_rebuild
+from trading.services import _fill_record, order_apply, position_rebuild
 
 
 @dataclass(frozen=True)

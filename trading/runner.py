@@ -9,8 +9,6 @@ first stops renewing. Within a tick each bot is evaluated under its own lease.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -22,20 +20,18 @@ from django.db import DatabaseError, IntegrityError, close_old_connections, tran
 from django.db.models import Q
 from django.utils import timezone
 
-from bots.models import Bot
+from bots.models import ActivityEvent, Bot
+from bots.services import activity_record
 from market.exchange import Exchange, MarketData
+from market.processes import heartbeat, process_name
 from market.services import exchange_for_mode as market_exchange_for_mode
 from market.services import refuse_live_on_simulated_prices
 from trading.engine import TickContext, TickResult, bot_tick
-from trading.models import ActivityEvent, Heartbeat, Lease
-from trading.services import activity_record, orders_resolve_unresolved
+from trading.models import Lease
+from trading.services import orders_resolve_unresolved
 
 log = logging.getLogger(__name__)
 TICKER_LEASE = "ticker"
-
-
-def process_name(role: str) -> str:
-    return f"{role}@{socket.gethostname()}:{os.getpid()}"
 
 
 def lease_claim(name: str, owner: str, seconds: float) -> bool:
@@ -55,21 +51,6 @@ def lease_claim(name: str, owner: str, seconds: float) -> bool:
 
 def lease_release(name: str, owner: str) -> None:
     Lease.objects.filter(name=name, owner=owner).update(owner="", until=None)
-
-
-def heartbeat(role: str, info: dict, *, pid: int | None = None) -> None:
-    """Record that a process (``pid``, this one by default) is alive, with what it reports."""
-    pid = pid or os.getpid()
-    Heartbeat.objects.update_or_create(
-        name=f"{role}@{socket.gethostname()}:{pid}",
-        defaults={
-            "role": role,
-            "host": socket.gethostname(),
-            "pid": pid,
-            "beat_at": timezone.now(),
-            "info": info,
-        },
-    )
 
 
 @dataclass

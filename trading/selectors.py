@@ -14,10 +14,11 @@ from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from bots.models import Bot
+from bots.models import ActivityEvent, Bot
+from market.models import Heartbeat
 from market.types import UNRESOLVED_ORDER_STATUSES, Balance
 from trading.accounting import unrealised_pnl
-from trading.models import ActivityEvent, BacktestRun, Heartbeat, KillSwitch, Lease, Order, Position, Trade
+from trading.models import BacktestRun, KillSwitch, Lease, Order, Position, Trade
 from trading.services import day_start
 from trading.workers import queue_stuck
 

@@ -1,4 +1,4 @@
-"""Writes of the trading app: activity, the kill switch, orders and positions.
+"""Writes of the trading app: the kill switch, orders and positions.
 
 Order placement follows DESIGN.md's rules: the Order row and its
 client_order_id are committed before the exchange is called; an unknown
@@ -13,19 +13,18 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
-from autotrader.logging import redact
-from bots.models import Bot
+from bots.models import ActivityEvent, Bot
+from bots.services import activity_record, bot_pause
 from market.exchange import Exchange, ExchangeError, OrderRejected
 from market.types import UNRESOLVED_ORDER_STATUSES, ExchangeOrder, OrderStatus, Product, Side
 from trading.accounting import FillRecord, PositionState, apply_fill
-from trading.models import ActivityEvent, KillSwitch, Order, Position, Trade, Tranche
+from trading.models import KillSwitch, Order, Position, Trade, Tranche
 from trading.risk import OrderIntent
 
 log = logging.getLogger(__name__)
@@ -35,20 +34,6 @@ Level = ActivityEvent.Level
 # An order the exchange has never heard of this long after it was written
 # never reached it (the process died between the commit and the call).
 UNKNOWN_ORDER_GIVE_UP = timedelta(minutes=5)
-
-
-def activity_record(
-    *,
-    kind: str,
-    message: str,
-    at: datetime,
-    bot: Bot | None = None,
-    level: str = Level.INFO,
-    data: dict[str, Any] | None = None,
-) -> ActivityEvent:
-    message = redact(message)  # exception texts end up here: never store a secret
-    log.log({"info": logging.INFO, "warning": logging.WARNING}.get(level, logging.ERROR), "%s: %s", kind, message)
-    return ActivityEvent.objects.create(bot=bot, kind=kind, level=level, message=message[:1000], data=data or {}, at=at)
 
 
 # --- kill switch -----------------------------------------------------------
@@ -261,8 +246,6 @@ def _order_failed(order: Order, reason: str, message: str, now: datetime) -> Non
         data={"client_order_id": order.client_order_id, "reason": reason},
     )
     if bot.consecutive_failures >= settings.MAX_CONSECUTIVE_FAILURES:
-        from bots.services import bot_pause
-
         bot_pause(
             bot=bot,
             reason=f"{bot.consecutive_failures} failed orders in a row; last: {reason}",

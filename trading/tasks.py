@@ -17,10 +17,10 @@ from django_q.models import Schedule
 
 from bots.models import Bot
 from bots.selectors import stuck_confirmations
-from bots.services import bot_reset_confirmation, bot_start
+from bots.services import activity_record, bot_reset_confirmation, bot_start
 from market.services import get_market_data
 from trading.risk import SkipCode
-from trading.services import activity_record, day_start
+from trading.services import day_start
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,9 @@ def evaluate_bots(bot_ids: list[int], market_time: str) -> dict[int, str]:
     """
     from django.conf import settings
 
+    from market.processes import process_name
     from market.services import exchange_for
     from trading.engine import TickContext, bot_tick
-    from trading.runner import process_name
 
     market = get_market_data()
     at = datetime.fromisoformat(market_time)
@@ -119,7 +119,7 @@ def last_taken() -> float:
 
 
 def _beat_if_due(every: float) -> None:
-    from trading.runner import heartbeat
+    from market.processes import heartbeat
 
     with _beat_lock:  # the task and the idle thread share one row and one clock
         if time.monotonic() - _worker["beat_at"] < every:

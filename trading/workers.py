@@ -246,8 +246,8 @@ class WorkerSupervisor:
         """Put the restart in the activity feed (the health page's recent errors), if the database answers."""
         from django import db
 
+        from bots.services import activity_record
         from market.services import get_market_data
-        from trading.services import activity_record
 
         try:
             activity_record(kind="error", level="error", message=message, at=get_market_data().now())

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bots.models import Bot
-from trading.models import ActivityEvent
+from bots.models import ActivityEvent, Bot
 
 NEW_BOT = {
     "name": "SOL Swing",

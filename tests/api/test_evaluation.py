@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bots.models import Bot
-from trading.models import ActivityEvent, Order
+from bots.models import ActivityEvent, Bot
+from trading.models import Order
 
 
 def test_evaluate_now_gives_the_full_breakdown_and_never_trades(api, make_bot, market, wallet):

@@ -8,10 +8,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from bots.models import ActivityEvent
+from bots.services import activity_record
+from market.models import Heartbeat
 from tests.api.conftest import tick
 from tests.conftest import set_score
-from trading.models import ActivityEvent, Heartbeat, KillSwitch, Order, Trade
-from trading.services import activity_record
+from trading.models import KillSwitch, Order, Trade
 
 
 @pytest.fixture

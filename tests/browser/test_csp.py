@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bots.models import Bot
-from trading.services import activity_record
+from bots.services import activity_record
 
 pytestmark = pytest.mark.browser
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>"><svg onload="window.__xss=3">'

@@ -14,13 +14,13 @@ from decimal import Decimal
 
 import pytest
 
-from bots.models import Bot
+from bots.models import ActivityEvent, Bot
 from market.coinbase import CoinbaseExchange
 from market.types import OrderStatus, Side
 from tests.coinbase.test_exchange import REASONS
 from tests.conftest import set_score
 from trading.engine import bot_tick
-from trading.models import ActivityEvent, Order, Position, Trade
+from trading.models import Order, Position, Trade
 from trading.services import UNKNOWN_ORDER_GIVE_UP, orders_resolve_unresolved
 
 pytestmark = pytest.mark.django_db

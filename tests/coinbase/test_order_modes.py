@@ -14,13 +14,13 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from bots.models import Bot
+from bots.models import ActivityEvent, Bot
 from bots.services import bot_start
 from market import services
 from market.services import exchange_for, exchange_for_mode
 from tests.coinbase.test_live_path import assert_books_match, assert_one_post_per_decision
 from trading.live import live_preflight
-from trading.models import ActivityEvent, Order, Trade
+from trading.models import Order, Trade
 from trading.reconcile import reconcile
 from trading.runner import Runner
 from trading.services import UNKNOWN_ORDER_GIVE_UP

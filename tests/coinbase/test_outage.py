@@ -12,10 +12,11 @@ from datetime import timedelta
 
 import pytest
 
+from bots.models import ActivityEvent
 from tests.coinbase.test_live_path import assert_books_match, assert_one_post_per_decision, tick
 from tests.conftest import set_score
 from trading.engine import EXCHANGE_UNAVAILABLE
-from trading.models import ActivityEvent, Order
+from trading.models import Order
 
 pytestmark = pytest.mark.django_db
 

@@ -15,10 +15,11 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
-from bots.models import Bot
+from bots.models import ActivityEvent, Bot
+from market.models import Heartbeat
 from trading.engine import bot_tick
 from trading.live import live_preflight
-from trading.models import ActivityEvent, Heartbeat, Order
+from trading.models import Order
 
 pytestmark = pytest.mark.django_db
 WINDOW = 12  # no run of this many characters of the token may appear anywhere
@@ -89,7 +90,7 @@ def test_no_page_admin_screen_or_api_answer_shows_a_piece_of_it(refused, fake_co
         f"/admin/bots/bot/{refused.pk}/change/",
         "/admin/trading/order/",
         f"/admin/trading/order/{order.pk}/change/",
-        "/admin/trading/activityevent/",
+        "/admin/bots/activityevent/",
         "/api/v1/bots/",
         f"/api/v1/bots/{refused.pk}",
         "/api/v1/orders",
@@ -132,7 +133,7 @@ def test_no_part_of_the_private_key_anywhere(refused, fake_coinbase, coinbase_ke
     client = Client()
     client.force_login(admin)
     texts = {"log": stream.getvalue()}
-    for url in ("/", f"/bots/{refused.pk}/", "/partials/activity/", "/admin/bots/bot/", "/admin/trading/activityevent/",
+    for url in ("/", f"/bots/{refused.pk}/", "/partials/activity/", "/admin/bots/bot/", "/admin/bots/activityevent/",
                 "/api/v1/bots/", "/api/v1/activity", "/health/"):  # fmt: skip
         texts[url] = client.get(url).content.decode()
     with connection.cursor() as cursor:

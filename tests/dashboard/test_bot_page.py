@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
-from bots.models import Bot
+from bots.models import ActivityEvent, Bot
 from bots.signals import REGISTRY
 from market.paper import PaperExchange
 from trading.formatting import signed
-from trading.models import ActivityEvent, Order, Trade
+from trading.models import Order, Trade
 from trading.runner import Runner
 
 pytestmark = pytest.mark.django_db

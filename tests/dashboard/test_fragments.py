@@ -10,10 +10,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from bots.models import Bot
+from bots.models import ActivityEvent, Bot
+from bots.services import activity_record
 from trading import fragments
-from trading.models import ActivityEvent
-from trading.services import activity_record
 
 pytestmark = pytest.mark.django_db
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')

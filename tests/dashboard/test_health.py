@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from bots.services import activity_record
 from market.selectors import market_data_health
 from trading.runner import Runner
-from trading.services import activity_record
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from trading.models import ActivityEvent, KillSwitch
+from bots.models import ActivityEvent
+from trading.models import KillSwitch
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from bots.models import Bot
+from bots.models import ActivityEvent, Bot
+from bots.services import activity_record
 from market.paper import PaperExchange
-from trading.models import ActivityEvent
 from trading.runner import Runner
-from trading.services import activity_record, kill_switch_set
+from trading.services import kill_switch_set
 
 pytestmark = pytest.mark.django_db
 POLL = 'hx-trigger="every 5s, tab-visible from:body'

@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from bots.models import ActivityEvent
 from bots.services import bot_create
-from trading.models import ActivityEvent
 
 pytestmark = pytest.mark.django_db
 PARTIALS = ("portfolio_panel", "bot_cards_panel", "activity_panel", "status_bar")

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from websockets.sync.server import serve
 
+from market.models import Heartbeat
 from market.stream import (
     CoinbaseFeed,
     SimulatedFeed,
@@ -19,7 +20,6 @@ from market.stream import (
     stream_set_enabled,
     stream_status,
 )
-from trading.models import Heartbeat
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

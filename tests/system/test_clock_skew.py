@@ -19,12 +19,13 @@ import pytest
 from bots.models import Bot
 from market.cache import CachedMarketData
 from market.clock import WallClock
+from market.models import Heartbeat
 from market.services import market_use
 from market.simulated import SimulatedMarket
 from tests.conftest import SIM_EPOCH, SIM_START
 from trading import tasks
 from trading.engine import bot_claim
-from trading.models import Heartbeat, Order
+from trading.models import Order
 from trading.runner import TICKER_LEASE, lease_claim
 from trading.tasks import evaluate_bot
 

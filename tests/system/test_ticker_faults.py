@@ -15,8 +15,9 @@ import pytest
 from django.db import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from bots.models import ActivityEvent
+from market.models import Heartbeat
 from trading import runner as runner_module
-from trading.models import ActivityEvent, Heartbeat
 from trading.runner import Runner
 
 

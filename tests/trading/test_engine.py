@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from bots.models import Bot
+from bots.models import ActivityEvent, Bot
 from market.exchange import OrderRejected
 from market.models import PaperBalance, PaperOrder
 from market.paper import PaperExchange
@@ -17,7 +17,7 @@ from market.types import OrderStatus, Side
 from tests.conftest import set_score
 from trading.accounting import replay
 from trading.engine import bot_claim, bot_evaluate_now, bot_tick
-from trading.models import ActivityEvent, Order, Position, Trade
+from trading.models import Order, Position, Trade
 from trading.risk import OrderIntent
 from trading.services import kill_switch_set, order_submit, orders_resolve_unresolved
 

@@ -8,11 +8,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from bots.models import Bot
+from bots.models import ActivityEvent, Bot
 from market.models import PaperBalance
 from tests.conftest import set_score
 from trading.engine import bot_tick
-from trading.models import ActivityEvent, Order, Position, Trade, Tranche
+from trading.models import Order, Position, Trade, Tranche
 
 pytestmark = pytest.mark.django_db
 

@@ -16,10 +16,11 @@ from django.core.management import call_command
 
 from bots.models import Bot
 from bots.services import bot_create, bot_start
+from market.models import Heartbeat
 from market.paper import paper_deposit
 from market.services import get_market_data, market_reset, products_sync
 from trading import runner as runner_module
-from trading.models import Heartbeat, Order
+from trading.models import Order
 
 WALL = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -10,7 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from bots.models import Bot
-from trading.models import Heartbeat, KillSwitch, Lease, Order
+from market.models import Heartbeat
+from trading.models import KillSwitch, Lease, Order
 from trading.runner import TICKER_LEASE, Runner, lease_claim, lease_release
 
 pytestmark = pytest.mark.django_db

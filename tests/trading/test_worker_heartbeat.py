@@ -9,8 +9,8 @@ import threading
 import pytest
 from django.db import OperationalError
 
+from market.models import Heartbeat
 from trading import tasks
-from trading.models import Heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -44,9 +44,9 @@ def test_a_worker_that_just_beat_on_a_task_does_not_beat_again_while_idle():
 
 @pytest.mark.django_db(transaction=True)  # the thread closes its connection, as it does outside any transaction
 def test_a_database_outage_is_logged_once_and_the_beat_resumes(monkeypatch, caplog):
-    import trading.runner
+    import market.processes
 
-    real = trading.runner.heartbeat
+    real = market.processes.heartbeat
     calls = []
 
     def flaky(*args, **kwargs):
@@ -55,7 +55,7 @@ def test_a_database_outage_is_logged_once_and_the_beat_resumes(monkeypatch, capl
             raise OperationalError("database is locked")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(trading.runner, "heartbeat", flaky)
+    monkeypatch.setattr(market.processes, "heartbeat", flaky)
     monkeypatch.setattr(tasks, "WORKER_IDLE_BEAT_SECONDS", 0.0)
     with caplog.at_level(logging.INFO, logger="trading.tasks"):
         tasks._beat_while_idle(rounds=5)

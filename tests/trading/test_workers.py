@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from market.models import Heartbeat
+from market.processes import heartbeat
 from trading import tasks
-from trading.models import Heartbeat
-from trading.runner import heartbeat
 from trading.selectors import task_queue_state
 from trading.workers import EXIT_UNSAFE_DEATH, guarded_sentinel, queue_stuck
 
