@@ -9,9 +9,8 @@ from django.utils.html import format_html
 
 from autotrader.admin import ReadOnlyAdmin
 from bots.models import ActivityEvent, Bot
-from bots.services import bot_reset_confirmation, bot_start, bot_stop
+from bots.services import bot_evaluate_now, bot_reset_confirmation, bot_start, bot_stop
 from market.services import get_market_data, trading_mode_for
-from trading.engine import bot_evaluate_now
 
 
 @admin.register(Bot)

@@ -39,11 +39,10 @@ from bots.selectors import (
     bot_temperature_summary,
     stuck_confirmations,
 )
-from bots.services import bot_create, bot_delete, bot_start, bot_stop, bot_update
+from bots.services import bot_create, bot_delete, bot_evaluate_now, bot_start, bot_stop, bot_update
 from bots.signals import REGISTRY
 from market.services import get_market_data, trading_mode_for
 from market.types import Granularity, UnknownProduct
-from trading.engine import bot_evaluate_now
 
 log = logging.getLogger(__name__)
 ID = id_parameter("The bot's id.")

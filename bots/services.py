@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -11,8 +12,9 @@ from django.db.models import ProtectedError
 
 from autotrader.exceptions import Conflict
 from autotrader.logging import redact
-from bots.evaluator import Action
+from bots.evaluator import Action, Evaluation, evaluate
 from bots.models import ActivityEvent, Bot
+from market.exchange import MarketData
 
 log = logging.getLogger(__name__)
 Kind = ActivityEvent.Kind
@@ -115,3 +117,54 @@ def bot_delete(*, bot: Bot, at: datetime) -> None:
     except ProtectedError as exc:
         raise Conflict(BOT_HAS_HISTORY.format(name=name)) from exc
     activity_record(kind=Kind.STATE, at=at, message=f"{name} deleted")
+
+
+# --- evaluation ----------------------------------------------------------
+def bot_evaluate(bot: Bot, market: MarketData, now: datetime) -> Evaluation:
+    """Evaluate the bot on the market's closed candles as of ``now`` (no side effects)."""
+    config = bot.config
+    g = config.granularity.delta
+    candles = market.candles(bot.product_id, config.granularity, now - g * config.history_needed, now)
+    return evaluate(config, candles, bot.confirmation_state, now)
+
+
+def bot_evaluate_now(bot: Bot, market: MarketData) -> Evaluation:
+    """Evaluate and store the result (the admin's and the dashboard's "evaluate now"); never trades."""
+    now = market.now()
+    evaluation = bot_evaluate(bot, market, now)
+    bot_evaluation_save(bot, evaluation, market.ticker(bot.product_id).price)
+    return evaluation
+
+
+def bot_evaluation_save(bot: Bot, evaluation: Evaluation, price: Decimal) -> None:
+    """Store the latest evaluation on the bot row; a confirmation that starts or fades goes to the feed."""
+    state = evaluation.state
+    c = evaluation.confirmation
+    previous = bot.confirmation_action
+    Bot.objects.filter(pk=bot.pk).update(
+        last_score=evaluation.score,
+        last_action=evaluation.action.value,
+        last_temperature=evaluation.temperature.value,
+        last_evaluated_at=evaluation.time,
+        last_evaluation=evaluation.as_dict(),
+        last_price=price,
+        confirmation_action=state.action.value,
+        confirmation_since=state.since,
+        confirmation_seen_at=state.seen_at,
+    )
+    if c.action is not Action.HOLD and c.action.value != previous:
+        activity_record(
+            kind=Kind.CONFIRMATION,
+            bot=bot,
+            at=evaluation.time,
+            message=f"{bot.name}: {c.action.value} signal at score {evaluation.score:+.3f}; "
+            f"confirming for {c.required.total_seconds() / 60:g} min",
+            data={"action": c.action.value, "score": evaluation.score},
+        )
+    elif c.action is Action.HOLD and previous != Action.HOLD.value:
+        activity_record(
+            kind=Kind.CONFIRMATION,
+            bot=bot,
+            at=evaluation.time,
+            message=f"{bot.name}: {previous} signal faded (score {evaluation.score:+.3f}); confirmation reset",
+        )

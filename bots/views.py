@@ -23,10 +23,9 @@ from autotrader.htmx import HtmxHttpRequest
 from bots.forms import BotForm
 from bots.models import ActivityEvent, Bot
 from bots.selectors import bot_confirmation
-from bots.services import bot_create, bot_reset_confirmation, bot_start, bot_stop, bot_update
+from bots.services import bot_create, bot_evaluate_now, bot_reset_confirmation, bot_start, bot_stop, bot_update
 from bots.signals import REGISTRY
 from market.services import get_market_data
-from trading.engine import bot_evaluate_now
 from trading.selectors import activity_recent, orders_recent, trades_recent
 from trading.views import dashboard_page
 

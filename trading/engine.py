@@ -18,9 +18,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from bots.evaluator import Action, Evaluation, evaluate
+from bots.evaluator import Evaluation
 from bots.models import ActivityEvent, Bot
-from bots.services import activity_record, bot_pause
+from bots.services import activity_record, bot_evaluate, bot_evaluation_save, bot_pause
 from market.exchange import Exchange, MarketData, TemporaryError
 from market.types import UNRESOLVED_ORDER_STATUSES, Product
 from trading.live import live_check
@@ -174,22 +174,6 @@ def bot_limits(bot: Bot, product: Product, now: datetime, context: TickContext |
     )
 
 
-def bot_evaluate(bot: Bot, market: MarketData, now: datetime) -> Evaluation:
-    """Evaluate the bot on the market's closed candles as of ``now`` (no side effects)."""
-    config = bot.config
-    g = config.granularity.delta
-    candles = market.candles(bot.product_id, config.granularity, now - g * config.history_needed, now)
-    return evaluate(config, candles, bot.confirmation_state, now)
-
-
-def bot_evaluate_now(bot: Bot, market: MarketData) -> Evaluation:
-    """Evaluate and store the result (the admin's and the dashboard's "evaluate now"); never trades."""
-    now = market.now()
-    evaluation = bot_evaluate(bot, market, now)
-    _save_evaluation(bot, evaluation, market.ticker(bot.product_id).price)
-    return evaluation
-
-
 def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime, context: TickContext) -> TickResult:
     product = market.product(bot.product_id)
     ticker = market.ticker(bot.product_id)
@@ -233,7 +217,7 @@ def _tick(bot: Bot, market: MarketData, exchange: Exchange, now: datetime, conte
         return TickResult(bot.pk, "skipped", early.reason)
 
     evaluation = bot_evaluate(bot, market, now)
-    _save_evaluation(bot, evaluation, ticker.price)
+    bot_evaluation_save(bot, evaluation, ticker.price)
     pending = context.in_flight.get(bot.pk)
     if pending is not None:
         # Until the last order's outcome is known, a new one could double the exposure.
@@ -279,39 +263,6 @@ def _execute(
         _note_skip(bot, refused.code, refused.reason, now)
         return TickResult(bot.pk, "skipped", refused.reason)
     return TickResult(bot.pk, "ordered", f"{order.side} {order.status}")
-
-
-def _save_evaluation(bot: Bot, evaluation: Evaluation, price: Decimal) -> None:
-    state = evaluation.state
-    c = evaluation.confirmation
-    previous = bot.confirmation_action
-    Bot.objects.filter(pk=bot.pk).update(
-        last_score=evaluation.score,
-        last_action=evaluation.action.value,
-        last_temperature=evaluation.temperature.value,
-        last_evaluated_at=evaluation.time,
-        last_evaluation=evaluation.as_dict(),
-        last_price=price,
-        confirmation_action=state.action.value,
-        confirmation_since=state.since,
-        confirmation_seen_at=state.seen_at,
-    )
-    if c.action is not Action.HOLD and c.action.value != previous:
-        activity_record(
-            kind=Kind.CONFIRMATION,
-            bot=bot,
-            at=evaluation.time,
-            message=f"{bot.name}: {c.action.value} signal at score {evaluation.score:+.3f}; "
-            f"confirming for {c.required.total_seconds() / 60:g} min",
-            data={"action": c.action.value, "score": evaluation.score},
-        )
-    elif c.action is Action.HOLD and previous != Action.HOLD.value:
-        activity_record(
-            kind=Kind.CONFIRMATION,
-            bot=bot,
-            at=evaluation.time,
-            message=f"{bot.name}: {previous} signal faded (score {evaluation.score:+.3f}); confirmation reset",
-        )
 
 
 def _record_skip(bot: Bot, skip: Skip, now: datetime) -> None:

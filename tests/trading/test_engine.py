@@ -10,13 +10,14 @@ from decimal import Decimal
 import pytest
 
 from bots.models import ActivityEvent, Bot
+from bots.services import bot_evaluate_now
 from market.exchange import OrderRejected
 from market.models import PaperBalance, PaperOrder
 from market.paper import PaperExchange
 from market.types import OrderStatus, Side
 from tests.conftest import set_score
 from trading.accounting import replay
-from trading.engine import bot_claim, bot_evaluate_now, bot_tick
+from trading.engine import bot_claim, bot_tick
 from trading.models import Order, Position, Trade
 from trading.risk import OrderIntent
 from trading.services import kill_switch_set, order_submit, orders_resolve_unresolved

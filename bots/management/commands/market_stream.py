@@ -1,4 +1,7 @@
-"""Stream tickers for the pairs of running bots into the cache (Coinbase WebSocket or the simulated market)."""
+"""Stream tickers for the pairs of running bots into the cache (Coinbase WebSocket or the simulated market).
+
+A bots command, not a market one: the market stream knows no bots; this names the pairs to follow.
+"""
 
 from __future__ import annotations
 
